@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "netio",
+      "sources": ["native/addon.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-fstack-protector-strong", "-fvisibility=hidden"],
+      "cflags_cc!": ["-fno-exceptions"]
+    }
+  ]
+}

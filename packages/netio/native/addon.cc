@@ -1,0 +1,5 @@
+#include <napi.h>
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
+
+NODE_API_MODULE(netio, Init)

@@ -1,0 +1,129 @@
+/**
+ * The shape of @felt/netio: the only file that describes what the native addon does.
+ *
+ * Memory convention (zero-copy, one JS→native crossing per batch):
+ * - JavaScript owns one large region (`memory`, a Uint8Array over a SharedArrayBuffer or ArrayBuffer)
+ *   divided into slots, and one `meta` Int32Array of message records. A handle is attached to both
+ *   once (`attach`), and native code keeps the backing-store pointers. Batch calls then pass only two
+ *   small integers: the first record and the number of records.
+ * - A record is MSG_STRIDE int32 words at `meta[record * MSG_STRIDE]`:
+ *     MSG_OFFSET   byte offset of the packet in `memory`
+ *     MSG_LENGTH   in: bytes to write/send, or the capacity to read/receive into;
+ *                  out: bytes read/received/written/sent, or -errno when that message failed
+ *     MSG_ADDR..+3 peer address: IPv4 as one host-order uint32 (stored as int32) in MSG_ADDR;
+ *                  IPv6 as four host-order 32-bit words MSG_ADDR..MSG_ADDR+3
+ *     MSG_PORT     peer UDP port
+ *     MSG_SEGMENT  UDP only. send: UDP_SEGMENT size for this message (0 = none);
+ *                  receive: UDP_GRO segment size reported by the kernel (0 = not coalesced)
+ * - Every batch call returns how many records it consumed, starting at `first`. A consumed record
+ *   holds its result in MSG_LENGTH (bytes, or -errno for a per-message failure such as EMSGSIZE).
+ *   Records after the consumed ones were not attempted because the kernel would block (EAGAIN):
+ *   wait for readiness (Poller) and call again. Errors that break the handle itself (closed,
+ *   device gone) throw a NetioError.
+ */
+
+export const MSG_STRIDE = 8;
+export const MSG_OFFSET = 0;
+export const MSG_LENGTH = 1;
+export const MSG_ADDR = 2;
+export const MSG_PORT = 6;
+export const MSG_SEGMENT = 7;
+
+/** TUNSETOFFLOAD flags from linux/if_tun.h. */
+export const TunOffload = {
+  CSUM: 0x01,
+  TSO4: 0x02,
+  TSO6: 0x04,
+  TSO_ECN: 0x08,
+  UFO: 0x10,
+  USO4: 0x20,
+  USO6: 0x40,
+} as const;
+
+/** Size of struct virtio_net_hdr (without num_buffers), prepended to every packet with vnetHeader. */
+export const VNET_HDR_LEN = 10;
+
+export interface TunOptions {
+  /** Requested interface name (may contain %d); the kernel picks one when absent. */
+  name?: string;
+  /** IFF_VNET_HDR: every read/write carries a virtio_net_hdr in front of the IP packet. */
+  vnetHeader?: boolean;
+  /** TUNSETOFFLOAD flags (TunOffload), only with vnetHeader; `offloads` on the handle says what was accepted. */
+  offloads?: number;
+  /** IFF_MULTI_QUEUE: several handles (queues) may attach to the same device name. */
+  multiQueue?: boolean;
+  /** TUNSETPERSIST: the device outlives this handle, so a restarted daemon can attach again. */
+  persist?: boolean;
+}
+
+export interface Tun {
+  /** The actual interface name the kernel gave. */
+  readonly name: string;
+  readonly fd: number;
+  readonly vnetHeader: boolean;
+  /** The TUNSETOFFLOAD flags the kernel accepted (0 without vnetHeader). */
+  readonly offloads: number;
+  /** Gives native code the memory region and record array used by every later call. */
+  attach(memory: Uint8Array, meta: Int32Array): void;
+  /** Non-blocking reads into records first..first+count-1 until EAGAIN; returns records filled. */
+  read(first: number, count: number): number;
+  /** One write per record; returns records consumed (stops early only on EAGAIN). */
+  write(first: number, count: number): number;
+  /** Turns TUNSETPERSIST on or off for the device. */
+  setPersist(persist: boolean): void;
+  /** Closes the fd; the device goes away unless it is persistent. Idempotent. */
+  close(): void;
+}
+
+export interface UdpOptions {
+  family: 4 | 6;
+  /** Local address to bind ('0.0.0.0' / '::' for any). */
+  address: string;
+  /** Local port (0 = ephemeral). */
+  port: number;
+  reusePort?: boolean;
+  /** SO_RCVBUF / SO_SNDBUF in bytes (the FORCE variants are tried first, as root). */
+  recvBufferSize?: number;
+  sendBufferSize?: number;
+  /** Enables UDP_GRO on receive; `gro` on the handle says whether the kernel accepted it. */
+  gro?: boolean;
+}
+
+export interface UdpSocket {
+  readonly fd: number;
+  readonly family: 4 | 6;
+  /** The bound local port (useful with port 0). */
+  readonly localPort: number;
+  readonly gro: boolean;
+  /** Whether UDP_SEGMENT (GSO) sends are supported on this socket (probed at open). */
+  readonly gsoSupported: boolean;
+  attach(memory: Uint8Array, meta: Int32Array): void;
+  /** recvmmsg(MSG_DONTWAIT) into records; fills length, address, port, segment; returns records filled. */
+  recv(first: number, count: number): number;
+  /** sendmmsg of records (address, port, length, optional UDP_SEGMENT); returns records consumed. */
+  send(first: number, count: number): number;
+  close(): void;
+}
+
+export const PollEvents = { READABLE: 1, WRITABLE: 2 } as const;
+
+/** libuv readiness watcher on a file descriptor; the callback runs once per readiness event. */
+export interface Poller {
+  /** Starts (or changes) watching for PollEvents bits. */
+  start(events: number): void;
+  /** Stops watching (back-pressure); start() resumes. */
+  stop(): void;
+  /** Releases the watcher. Idempotent. */
+  close(): void;
+}
+
+/** Stable error codes carried by NetioError.code. */
+export type NetioErrorCode =
+  | 'NETIO_NO_TUN_DEVICE' // /dev/net/tun missing: load the tun module or mount the device
+  | 'NETIO_PERMISSION_DENIED' // needs root or CAP_NET_ADMIN
+  | 'NETIO_DEVICE_BUSY' // the interface name is in use by another device or another owner
+  | 'NETIO_ADDRESS_IN_USE' // the UDP port is already bound
+  | 'NETIO_BAD_ARGUMENT' // a call from JS with arguments out of range (offsets, lengths, records)
+  | 'NETIO_CLOSED' // the handle was closed
+  | 'NETIO_DEVICE_GONE' // the TUN device was deleted under us
+  | 'NETIO_SYSCALL'; // any other system call failure; see errno and syscall
