@@ -1,1 +1,15 @@
-export {};
+export type {
+  BackendType,
+  BatchStats,
+  DataplaneConfig,
+  DataplaneErrorCode,
+  DataplaneLogger,
+  DataplaneOptions,
+  DataplaneSnapshot,
+  DropReason,
+  Histogram,
+  PeerSpec,
+  PeerStats,
+  TrafficCounter,
+} from './api.js';
+export { DataplaneError, DROP_REASONS } from './api.js';

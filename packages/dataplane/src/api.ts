@@ -1,0 +1,175 @@
+/**
+ * The programmatic API of @felt/dataplane: what the daemon and the metrics package code against.
+ *
+ * The data plane runs in one worker_threads worker that owns the TUN device and the underlay socket.
+ * The main thread programs peers into a shared route table (no per-packet messaging) and reads the
+ * shared counters at scrape time (`snapshot()`).
+ *
+ * Link configuration (address, MTU, up, the route of the cluster network into the TUN) is the
+ * caller's job: the data plane opens the TUN device by name (creating it when absent) and forwards.
+ */
+
+export type BackendType = 'udp' | 'vxlan' | 'ipip';
+
+export interface DataplaneConfig {
+  backend: BackendType;
+  /** TUN interface name; an existing (persistent) device with this name is attached to. */
+  tunName: string;
+  /** Keep the TUN device after stop() so a restarted daemon re-attaches without breaking flows. */
+  persistTun: boolean;
+  /** MTU of the TUN device: inner packets above it are too big (ICMP Fragmentation Needed with DF). */
+  tunMtu: number;
+  /** Local underlay IPv4 address the socket binds to and vxlan/ipip use as the outer source. */
+  underlayAddress: string;
+  /** Underlay UDP port: udp 8285, vxlan 8472 by convention; ignored for ipip. */
+  port: number;
+  /** VXLAN network identifier (Flannel default 1); ignored by other backends. */
+  vni: number;
+  /** Our VTEP MAC 'aa:bb:cc:dd:ee:ff' (vxlan only; locally administered unicast). */
+  vtepMac: string;
+  /** Cluster network CIDR, e.g. '10.244.0.0/16'. */
+  network: string;
+  /** Our own lease, e.g. '10.244.3.0/24'. Traffic for it never goes to the wire. */
+  subnet: string;
+  /** Upper bound of peers (route table and counters are sized once). Default 16384. */
+  maxPeers?: number;
+  /** Packet buffers per direction. Default 256. */
+  poolSlots?: number;
+  /** Packets per batch (TUN reads, recvmmsg/sendmmsg). Default 64. */
+  batchSize?: number;
+}
+
+/** A remote node's lease as the data plane needs it. */
+export interface PeerSpec {
+  /** The peer's leased subnet, e.g. '10.244.7.0/24'; also the anti-spoofing range of its packets. */
+  subnet: string;
+  /** Underlay IPv4 address packets are sent to (and must come from). */
+  publicIp: string;
+  /** The peer's VTEP MAC (vxlan backend only; required there). */
+  vtepMac?: string;
+}
+
+/** A pino-compatible logger. The data plane never logs per packet. */
+export interface DataplaneLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface DataplaneOptions {
+  logger?: DataplaneLogger;
+}
+
+/**
+ * Why a packet was dropped. Fixed set, snake_case, usable as a Prometheus label value.
+ * Direction tx = read from the TUN towards the wire, rx = received from the wire towards the TUN.
+ */
+export const DROP_REASONS = [
+  /** Too short, IP version/header length/total length inconsistent with the bytes received. */
+  'malformed',
+  /** Not IPv4 (the overlay is IPv4 only). */
+  'not_ipv4',
+  /** tx: no peer owns the destination (ICMP Destination Unreachable written back into the TUN). */
+  'no_route',
+  /** tx: destination inside our own subnet: never sent to the wire. */
+  'own_subnet',
+  /** tx: TTL reached zero (ICMP Time Exceeded written back into the TUN). */
+  'ttl_exceeded',
+  /** tx: packet larger than the tunnel MTU (ICMP Fragmentation Needed when DF is set). */
+  'too_big',
+  /** rx: VXLAN flags or reserved bits wrong. */
+  'bad_vxlan_header',
+  /** rx: VXLAN VNI is not ours. */
+  'wrong_vni',
+  /** rx: inner Ethernet destination is not our VTEP MAC (nor broadcast). */
+  'wrong_dst_mac',
+  /** rx: inner EtherType is not IPv4. */
+  'bad_ethertype',
+  /** rx: the underlay sender is not a known peer. */
+  'unknown_peer',
+  /** rx: the inner source address is outside the sender's leased subnet. */
+  'spoofed_source',
+  /** No free packet buffer. */
+  'pool_exhausted',
+  /** ipip: too many raw-socket sends in flight. */
+  'queue_full',
+  /** The underlay socket refused the packet (per-message error). */
+  'socket_error',
+  /** The TUN device refused the packet (per-message error). */
+  'tun_write_error',
+] as const;
+
+export type DropReason = (typeof DROP_REASONS)[number];
+
+export interface TrafficCounter {
+  packets: number;
+  bytes: number;
+}
+
+export interface PeerStats {
+  subnet: string;
+  publicIp: string;
+  /** Inner (overlay IP packet) bytes; tunnel headers excluded. */
+  txPackets: number;
+  txBytes: number;
+  rxPackets: number;
+  rxBytes: number;
+  /** Unix time (seconds) of the last valid packet from this peer; 0 = never. */
+  lastReceiveSeconds: number;
+}
+
+/**
+ * A histogram as Prometheus wants it: `counts[i]` observations with value <= `bounds[i]` and above the
+ * previous bound (NOT cumulative); `counts[bounds.length]` is the +Inf bucket. `sum` and `count` as usual.
+ */
+export interface Histogram {
+  bounds: readonly number[];
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+export interface BatchStats {
+  /** Packets per batch; bounds 1, 2, 4, ..., 256. */
+  size: Histogram;
+  /** Seconds per batch (read, (de)capsulate, write); bounds 1 µs × 4^k, k = 0..8. */
+  durationSeconds: Histogram;
+}
+
+export interface DataplaneSnapshot {
+  backend: BackendType;
+  tunName: string;
+  tunMtu: number;
+  peers: PeerStats[];
+  /** Every reason is present (zeros included). */
+  drops: Record<DropReason, { tx: TrafficCounter; rx: TrafficCounter }>;
+  /** Bytes on the underlay socket, tunnel headers included (outer IP excluded). */
+  underlayBytes: { tx: number; rx: number };
+  /** Packet buffers of both directions. */
+  pool: { free: number; inUse: number };
+  batches: { encap: BatchStats; decap: BatchStats };
+}
+
+export type DataplaneErrorCode =
+  /** The configuration is invalid; the message names the field. */
+  | 'DATAPLANE_BAD_CONFIG'
+  /** A PeerSpec is invalid (subnet, address, MAC, or outside the cluster network). */
+  | 'DATAPLANE_BAD_PEER'
+  /** More peers than maxPeers. */
+  | 'DATAPLANE_TOO_MANY_PEERS'
+  /** The worker could not open the TUN device or the socket; `cause` carries the NetioError. */
+  | 'DATAPLANE_START_FAILED'
+  /** The TUN device disappeared or the worker died while running (emitted as 'fatal'). */
+  | 'DATAPLANE_FATAL'
+  /** Called after stop(). */
+  | 'DATAPLANE_STOPPED';
+
+export class DataplaneError extends Error {
+  readonly code: DataplaneErrorCode;
+  constructor(code: DataplaneErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DataplaneError';
+    this.code = code;
+  }
+}
