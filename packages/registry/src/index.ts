@@ -1,1 +1,6 @@
-export {};
+export type { PeerWatcherApi, SubnetRegistryApi } from './api.js';
+export { formatNetworkConfig, parseNetworkConfig } from './config.js';
+export { isRegistryError, RegistryError, type RegistryErrorCode } from './errors.js';
+export { formatLeaseValue, parseLeaseValue, vxlanDataOf } from './lease-json.js';
+export { parseSubnetKey, subnetKey } from './subnet-math/cidr.js';
+export type * from './types.js';
