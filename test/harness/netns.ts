@@ -89,7 +89,7 @@ export class ManagedProcess {
   private exitCode: number | null | undefined;
 
   constructor(
-    private readonly child: ChildProcess,
+    child: ChildProcess,
     readonly label: string,
   ) {
     if (child.pid === undefined) throw new Error(`could not start ${label}`);
