@@ -1,0 +1,259 @@
+// Every feltd flag in one table: Flannel's names and defaults first, then felt's own. The loader, the
+// --help text and the env/config-file names are all derived from this table.
+import {
+  type HostPort,
+  integerIn,
+  type LogLevel,
+  parseBoolean,
+  parseDurationMs,
+  parseEndpoints,
+  parseEtcdPrefix,
+  parseIfaceList,
+  parseInterfaceName,
+  parseIpv4,
+  parseListenAddress,
+  parseLogLevel,
+  parseOptionalPath,
+  parseOptionalText,
+  parseRequiredPath,
+} from './values.js';
+
+/** The effective configuration after defaults, config file, env and flags are merged and validated. */
+export interface DaemonConfig {
+  etcdEndpoints: string[];
+  etcdPrefix: string;
+  etcdCaFile: string | null;
+  etcdCertFile: string | null;
+  etcdKeyFile: string | null;
+  etcdUsername: string | null;
+  etcdPassword: string | null;
+  /** Interface names or addresses to try in order; empty = default-route interface. */
+  iface: string[];
+  publicIp: string | null;
+  subnetFile: string;
+  subnetLeaseRenewMarginMinutes: number;
+  subnetLeaseTtlSeconds: number;
+  ipMasq: boolean;
+  iptablesResyncSeconds: number;
+  healthzIp: string;
+  /** 0 = no separate healthz listener. */
+  healthzPort: number;
+  /** null = no metrics listener. */
+  metricsAddr: HostPort | null;
+  metricsMaxPeers: number;
+  tunName: string;
+  logLevel: LogLevel;
+  shutdownTimeoutMs: number;
+  releaseLeaseOnExit: boolean;
+  /** The --config file that was read, if any. */
+  configFile: string | null;
+}
+
+export interface FlagSpec {
+  /** Long name without dashes. */
+  name: string;
+  boolean: boolean;
+  /** May be given several times on the command line (comma-separated in env and file). */
+  repeatable?: boolean;
+  /** Default as raw text (or boolean); shown by --help. */
+  default: string | boolean;
+  help: string;
+  /** Redacted in logs and in the config shown by the HTTP endpoints. */
+  secret?: boolean;
+  /** Not listed by --help (test knobs). */
+  hidden?: boolean;
+  /** Key in DaemonConfig. */
+  key: keyof DaemonConfig;
+  parse(raw: string): DaemonConfig[keyof DaemonConfig];
+}
+
+const flag = (spec: FlagSpec): FlagSpec => spec;
+
+export const FLAGS: readonly FlagSpec[] = [
+  flag({
+    name: 'etcd-endpoints',
+    boolean: false,
+    default: 'http://127.0.0.1:4001,http://127.0.0.1:2379',
+    help: 'comma-separated list of etcd endpoints',
+    key: 'etcdEndpoints',
+    parse: parseEndpoints,
+  }),
+  flag({
+    name: 'etcd-prefix',
+    boolean: false,
+    default: '/coreos.com/network',
+    help: 'etcd prefix of the network config and subnet leases',
+    key: 'etcdPrefix',
+    parse: parseEtcdPrefix,
+  }),
+  flag({
+    name: 'etcd-cafile',
+    boolean: false,
+    default: '',
+    help: 'CA bundle to verify etcd servers (PEM)',
+    key: 'etcdCaFile',
+    parse: parseOptionalPath,
+  }),
+  flag({
+    name: 'etcd-certfile',
+    boolean: false,
+    default: '',
+    help: 'client certificate for etcd (PEM)',
+    key: 'etcdCertFile',
+    parse: parseOptionalPath,
+  }),
+  flag({
+    name: 'etcd-keyfile',
+    boolean: false,
+    default: '',
+    help: 'client key for etcd (PEM)',
+    key: 'etcdKeyFile',
+    parse: parseOptionalPath,
+  }),
+  flag({
+    name: 'etcd-username',
+    boolean: false,
+    default: '',
+    help: 'username for etcd authentication',
+    key: 'etcdUsername',
+    parse: parseOptionalText,
+  }),
+  flag({
+    name: 'etcd-password',
+    boolean: false,
+    default: '',
+    help: 'password for etcd authentication (prefer FELTD_ETCD_PASSWORD over argv)',
+    secret: true,
+    key: 'etcdPassword',
+    parse: parseOptionalText,
+  }),
+  flag({
+    name: 'iface',
+    boolean: false,
+    repeatable: true,
+    default: '',
+    help: 'underlay interface name or IP, repeatable, first match wins (default: interface of the default route)',
+    key: 'iface',
+    parse: parseIfaceList,
+  }),
+  flag({
+    name: 'public-ip',
+    boolean: false,
+    default: '',
+    help: 'IPv4 address advertised to peers (default: the underlay interface address)',
+    key: 'publicIp',
+    parse: (raw) => (raw.trim() === '' ? null : parseIpv4(raw)),
+  }),
+  flag({
+    name: 'subnet-file',
+    boolean: false,
+    default: '/run/flannel/subnet.env',
+    help: 'file the subnet, MTU and masquerade settings are written to (read by the flannel CNI plugin)',
+    key: 'subnetFile',
+    parse: parseRequiredPath,
+  }),
+  flag({
+    name: 'subnet-lease-renew-margin',
+    boolean: false,
+    default: '60',
+    help: 'renew the subnet lease this many minutes before it expires (1..1439)',
+    key: 'subnetLeaseRenewMarginMinutes',
+    parse: integerIn(1, 1439, 'minutes'),
+  }),
+  flag({
+    name: 'subnet-lease-ttl',
+    boolean: false,
+    default: '86400',
+    help: 'lifetime of the subnet lease in seconds (tests shorten it)',
+    hidden: true,
+    key: 'subnetLeaseTtlSeconds',
+    parse: integerIn(61, 86400 * 7, 'seconds'),
+  }),
+  flag({
+    name: 'ip-masq',
+    boolean: true,
+    default: false,
+    help: 'set up IP masquerade and FORWARD rules for traffic leaving the overlay',
+    key: 'ipMasq',
+    parse: parseBoolean,
+  }),
+  flag({
+    name: 'iptables-resync',
+    boolean: false,
+    default: '5',
+    help: 'seconds between checks that the iptables rules are all in place',
+    key: 'iptablesResyncSeconds',
+    parse: integerIn(1, 3600, 'seconds'),
+  }),
+  flag({
+    name: 'healthz-ip',
+    boolean: false,
+    default: '0.0.0.0',
+    help: 'address of the /healthz listener',
+    key: 'healthzIp',
+    parse: parseIpv4,
+  }),
+  flag({
+    name: 'healthz-port',
+    boolean: false,
+    default: '0',
+    help: 'port of the /healthz listener (0 = off)',
+    key: 'healthzPort',
+    parse: integerIn(0, 65535, 'port'),
+  }),
+  flag({
+    name: 'metrics-addr',
+    boolean: false,
+    default: '127.0.0.1:9465',
+    help: "host:port of the /metrics, /healthz, /livez and /readyz listener ('' = off)",
+    key: 'metricsAddr',
+    parse: parseListenAddress,
+  }),
+  flag({
+    name: 'metrics-max-peers',
+    boolean: false,
+    default: '256',
+    help: 'most distinct peer label values; the rest are summed as peer="_other"',
+    key: 'metricsMaxPeers',
+    parse: integerIn(1, 65536, 'peers'),
+  }),
+  flag({
+    name: 'tun-name',
+    boolean: false,
+    default: 'felt0',
+    help: 'name of the persistent TUN device',
+    key: 'tunName',
+    parse: parseInterfaceName,
+  }),
+  flag({
+    name: 'log-level',
+    boolean: false,
+    default: 'info',
+    help: 'trace, debug, info, warn, error, fatal or silent',
+    key: 'logLevel',
+    parse: parseLogLevel,
+  }),
+  flag({
+    name: 'shutdown-timeout',
+    boolean: false,
+    default: '10s',
+    help: "hard deadline after SIGTERM/SIGINT ('10s', '500ms' or plain seconds)",
+    key: 'shutdownTimeoutMs',
+    parse: parseDurationMs,
+  }),
+  flag({
+    name: 'release-lease-on-exit',
+    boolean: true,
+    default: false,
+    help: 'give the subnet lease back on a clean exit (node decommission only)',
+    key: 'releaseLeaseOnExit',
+    parse: parseBoolean,
+  }),
+];
+
+/** Flags that act instead of configuring: they are never read from env or a config file. */
+export const COMMAND_FLAGS = ['help', 'version', 'config'] as const;
+
+export function envName(flagName: string): string {
+  return `FELTD_${flagName.toUpperCase().replaceAll('-', '_')}`;
+}

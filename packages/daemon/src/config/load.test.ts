@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './errors.js';
+import { FLAGS } from './flags.js';
+import { helpText } from './help.js';
+import { loadConfig } from './load.js';
+import { redactConfig } from './redact.js';
+
+const noFile = (path: string): string => {
+  throw Object.assign(new Error(`no ${path}`), { code: 'ENOENT' });
+};
+const readable = () => {};
+
+function run(argv: string[], env: NodeJS.ProcessEnv = {}, files: Record<string, string> = {}) {
+  const result = loadConfig(argv, env, {
+    readFile: (path) => files[path] ?? noFile(path),
+    checkReadable: readable,
+  });
+  if (result.kind !== 'run') throw new Error(`expected run, got ${result.kind}`);
+  return result.config;
+}
+
+function failure(
+  argv: string[],
+  env: NodeJS.ProcessEnv = {},
+  files: Record<string, string> = {},
+): ConfigError {
+  try {
+    run(argv, env, files);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig defaults', () => {
+  it('uses Flannel defaults and felt defaults', () => {
+    const config = run([]);
+    expect(config).toEqual({
+      etcdEndpoints: ['http://127.0.0.1:4001', 'http://127.0.0.1:2379'],
+      etcdPrefix: '/coreos.com/network',
+      etcdCaFile: null,
+      etcdCertFile: null,
+      etcdKeyFile: null,
+      etcdUsername: null,
+      etcdPassword: null,
+      iface: [],
+      publicIp: null,
+      subnetFile: '/run/flannel/subnet.env',
+      subnetLeaseRenewMarginMinutes: 60,
+      subnetLeaseTtlSeconds: 86400,
+      ipMasq: false,
+      iptablesResyncSeconds: 5,
+      healthzIp: '0.0.0.0',
+      healthzPort: 0,
+      metricsAddr: { host: '127.0.0.1', port: 9465 },
+      metricsMaxPeers: 256,
+      tunName: 'felt0',
+      logLevel: 'info',
+      shutdownTimeoutMs: 10_000,
+      releaseLeaseOnExit: false,
+      configFile: null,
+    });
+  });
+
+  it('answers --help and --version without validating anything else', () => {
+    expect(loadConfig(['--help', '--iptables-resync=x'], {}).kind).toBe('help');
+    expect(loadConfig(['--version'], { FELTD_IPTABLES_RESYNC: 'x' }).kind).toBe('version');
+  });
+});
+
+describe('precedence flags > env > file > defaults', () => {
+  const files = {
+    '/etc/feltd.json': JSON.stringify({
+      'tun-name': 'fromfile',
+      'log-level': 'debug',
+      'ip-masq': true,
+      iface: ['eth9'],
+    }),
+  };
+
+  it('file beats defaults', () => {
+    const config = run(['--config', '/etc/feltd.json'], {}, files);
+    expect(config.tunName).toBe('fromfile');
+    expect(config.logLevel).toBe('debug');
+    expect(config.ipMasq).toBe(true);
+    expect(config.iface).toEqual(['eth9']);
+    expect(config.configFile).toBe('/etc/feltd.json');
+  });
+
+  it('env beats file, flags beat env', () => {
+    const env = { FELTD_TUN_NAME: 'fromenv', FELTD_LOG_LEVEL: 'warn', FELTD_IP_MASQ: 'false' };
+    const config = run(['--config=/etc/feltd.json', '--log-level=error'], env, files);
+    expect(config.tunName).toBe('fromenv');
+    expect(config.logLevel).toBe('error');
+    expect(config.ipMasq).toBe(false);
+  });
+
+  it('FELTD_CONFIG names the file when --config is absent', () => {
+    expect(run([], { FELTD_CONFIG: '/etc/feltd.json' }, files).tunName).toBe('fromfile');
+  });
+
+  it('accepts Go-flag spellings used in flanneld units', () => {
+    const config = run(['-iface=veth0', '--ip-masq=true', '-release-lease-on-exit', '--iface', '198.18.0.2']);
+    expect(config.iface).toEqual(['veth0', '198.18.0.2']);
+    expect(config.ipMasq).toBe(true);
+    expect(config.releaseLeaseOnExit).toBe(true);
+    expect(run(['--ip-masq', '--ip-masq=false']).ipMasq).toBe(false);
+    expect(run(['--ip-masq', '--no-ip-masq']).ipMasq).toBe(false);
+  });
+
+  it('parses every value kind', () => {
+    const config = run([
+      '--etcd-endpoints=https://198.18.0.254:2379, http://198.18.0.253:2379',
+      '--etcd-prefix=/felt/net/',
+      '--metrics-addr=',
+      '--shutdown-timeout=500ms',
+      '--subnet-lease-ttl=120',
+      '--subnet-lease-renew-margin=1',
+      '--healthz-port=8081',
+      '--public-ip=198.18.0.9',
+    ]);
+    expect(config.etcdEndpoints).toEqual(['https://198.18.0.254:2379', 'http://198.18.0.253:2379']);
+    expect(config.etcdPrefix).toBe('/felt/net');
+    expect(config.metricsAddr).toBeNull();
+    expect(config.shutdownTimeoutMs).toBe(500);
+    expect(config.healthzPort).toBe(8081);
+    expect(config.publicIp).toBe('198.18.0.9');
+    expect(run(['--shutdown-timeout=3']).shutdownTimeoutMs).toBe(3000);
+    expect(run(['--shutdown-timeout=1.5s']).shutdownTimeoutMs).toBe(1500);
+  });
+});
+
+describe('invalid values: one line naming the flag and the fix', () => {
+  const cases: [string[], NodeJS.ProcessEnv, string][] = [
+    [['--etcd-endpoints=127.0.0.1:2379'], {}, 'etcd-endpoints'],
+    [['--etcd-endpoints=ftp://x'], {}, 'etcd-endpoints'],
+    [['--etcd-prefix=coreos.com'], {}, 'etcd-prefix'],
+    [['--iface=bad/name'], {}, 'iface'],
+    [['--public-ip=300.1.1.1'], {}, 'public-ip'],
+    [['--subnet-file='], {}, 'subnet-file'],
+    [['--subnet-lease-renew-margin=0'], {}, 'subnet-lease-renew-margin'],
+    [['--subnet-lease-renew-margin=1440'], {}, 'subnet-lease-renew-margin'],
+    [['--subnet-lease-ttl=600', '--subnet-lease-renew-margin=10'], {}, 'subnet-lease-renew-margin'],
+    [['--ip-masq=maybe'], {}, 'ip-masq'],
+    [['--iptables-resync=0'], {}, 'iptables-resync'],
+    [['--iptables-resync=5s'], {}, 'iptables-resync'],
+    [['--healthz-ip=localhost'], {}, 'healthz-ip'],
+    [['--healthz-port=70000'], {}, 'healthz-port'],
+    [['--metrics-addr=9465'], {}, 'metrics-addr'],
+    [['--metrics-max-peers=0'], {}, 'metrics-max-peers'],
+    [['--tun-name=averyveryverylongname'], {}, 'tun-name'],
+    [['--log-level=loud'], {}, 'log-level'],
+    [['--shutdown-timeout=soon'], {}, 'shutdown-timeout'],
+    [['--shutdown-timeout=0'], {}, 'shutdown-timeout'],
+    [['--etcd-certfile=/c.pem'], {}, 'etcd-keyfile'],
+    [[], { FELTD_IPTABLES_RESYNC: 'often' }, 'iptables-resync'],
+    [['--tun-name'], {}, 'tun-name'],
+    [['--bogus'], {}, 'bogus'],
+  ];
+  for (const [argv, env, flagName] of cases) {
+    it(`${JSON.stringify(argv)} ${JSON.stringify(env)} → --${flagName}`, () => {
+      const error = failure(argv, env);
+      expect(error.flag).toBe(flagName);
+      expect(error.message).toContain(`--${flagName}`);
+      expect(error.message).not.toContain('\n');
+      expect(error.code).toMatch(/^DAEMON_/);
+    });
+  }
+
+  it('names the env variable when the value came from env', () => {
+    expect(failure([], { FELTD_LOG_LEVEL: 'loud' }).message).toContain('FELTD_LOG_LEVEL');
+  });
+
+  it('names the config file when the value came from it', () => {
+    const error = failure(['--config=/f.json'], {}, { '/f.json': '{"healthz-port": -1}' });
+    expect(error.message).toContain('/f.json');
+    expect(error.flag).toBe('healthz-port');
+  });
+
+  it('rejects unreadable, non-object and unknown-key config files', () => {
+    expect(failure(['--config=/missing.json']).code).toBe('DAEMON_BAD_CONFIG_FILE');
+    expect(failure(['--config=/f.json'], {}, { '/f.json': '[1]' }).code).toBe('DAEMON_BAD_CONFIG_FILE');
+    expect(failure(['--config=/f.json'], {}, { '/f.json': '{"ipmasq": true}' }).message).toContain('ipmasq');
+    expect(failure(['--config=/f.json'], {}, { '/f.json': '{"iface": {"a": 1}}' }).message).toContain(
+      'iface',
+    );
+  });
+
+  it('rejects positional arguments', () => {
+    expect(failure(['etcd']).code).toBe('DAEMON_UNKNOWN_FLAG');
+  });
+
+  it('checks that TLS files are readable', () => {
+    const unreadable = loadConfigError(['--etcd-cafile=/nope']);
+    expect(unreadable.flag).toBe('etcd-cafile');
+    expect(unreadable.message).toContain('ENOENT');
+  });
+});
+
+function loadConfigError(argv: string[]): ConfigError {
+  try {
+    loadConfig(argv, {}, { checkReadable: noFile });
+  } catch (err) {
+    return err as ConfigError;
+  }
+  throw new Error('expected failure');
+}
+
+describe('help and redaction', () => {
+  it('lists every visible flag with its default', () => {
+    const text = helpText();
+    for (const spec of FLAGS.filter((candidate) => !candidate.hidden)) {
+      expect(text).toContain(`--${spec.name}`);
+    }
+    expect(text).toContain('"http://127.0.0.1:4001,http://127.0.0.1:2379"');
+    expect(text).toContain('--config=FILE');
+    expect(text).toContain('--version');
+  });
+
+  it('redacts the password and URL credentials', () => {
+    const config = run(['--etcd-password=hunter2', '--etcd-endpoints=http://u:pw@198.18.0.1:2379']);
+    const shown = JSON.stringify(redactConfig(config));
+    expect(shown).not.toContain('hunter2');
+    expect(shown).not.toContain(':pw@');
+    expect(shown).toContain('[redacted]');
+  });
+});
