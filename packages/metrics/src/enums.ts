@@ -1,0 +1,48 @@
+// The fixed label values every enum-labelled metric is initialised with ("avoid missing metrics").
+import type { DatapathOp, Direction, EtcdOperation } from './sources.js';
+
+/** Documented drop reasons (ecosystem.md §1). Reasons the data plane reports beyond these are exported too. */
+export const DROP_REASONS = [
+  'no_route',
+  'ttl_exceeded',
+  'malformed',
+  'unknown_peer',
+  'mtu_exceeded',
+  'pool_exhausted',
+  'queue_full',
+  'socket_error',
+  'tun_write_error',
+] as const;
+
+export const DIRECTIONS: readonly Direction[] = ['tx', 'rx'];
+export const DATAPATH_OPS: readonly DatapathOp[] = ['encap', 'decap'];
+export const ETCD_OPERATIONS: readonly EtcdOperation[] = [
+  'range',
+  'put',
+  'txn',
+  'delete',
+  'lease_grant',
+  'lease_revoke',
+  'watch',
+];
+/** Unary etcd calls whose latency is measured (a watch is a stream, not a request). */
+export const ETCD_REQUEST_OPERATIONS: readonly EtcdOperation[] = ETCD_OPERATIONS.filter(
+  (op) => op !== 'watch',
+);
+export const ETCD_OUTCOMES = ['ok', 'error'] as const;
+export type EtcdOutcome = (typeof ETCD_OUTCOMES)[number];
+
+/** Batch duration buckets: 1 µs × 4^k, k = 0..8 (1 µs … 65.5 ms). */
+export const BATCH_DURATION_BOUNDS: readonly number[] = Array.from({ length: 9 }, (_, k) =>
+  Number((1e-6 * 4 ** k).toPrecision(6)),
+);
+/** Batch size buckets: 1, 2, 4, … 256 packets. */
+export const BATCH_SIZE_BOUNDS: readonly number[] = Array.from({ length: 9 }, (_, k) => 2 ** k);
+/** etcd call latency buckets, 1 ms … ~16 s. */
+export const ETCD_DURATION_BOUNDS: readonly number[] = Array.from({ length: 8 }, (_, k) =>
+  Number((0.001 * 4 ** k).toPrecision(6)),
+);
+/** Route reconciliation buckets, 1 ms … ~4 s. */
+export const ROUTE_SYNC_BOUNDS: readonly number[] = Array.from({ length: 7 }, (_, k) =>
+  Number((0.001 * 4 ** k).toPrecision(6)),
+);
