@@ -29,6 +29,9 @@ export const MSG_ADDR = 2;
 export const MSG_PORT = 6;
 export const MSG_SEGMENT = 7;
 
+/** Most records one batch call accepts (native scratch space is preallocated for this many). */
+export const MAX_BATCH = 1024;
+
 /** TUNSETOFFLOAD flags from linux/if_tun.h. */
 export const TunOffload = {
   CSUM: 0x01,
@@ -97,6 +100,9 @@ export interface UdpSocket {
   readonly gro: boolean;
   /** Whether UDP_SEGMENT (GSO) sends are supported on this socket (probed at open). */
   readonly gsoSupported: boolean;
+  /** SO_RCVBUF / SO_SNDBUF as the kernel reports them after setup (it doubles what was asked). */
+  readonly recvBufferSize: number;
+  readonly sendBufferSize: number;
   attach(memory: Uint8Array, meta: Int32Array): void;
   /** recvmmsg(MSG_DONTWAIT) into records; fills length, address, port, segment; returns records filled. */
   recv(first: number, count: number): number;
@@ -105,9 +111,16 @@ export interface UdpSocket {
   close(): void;
 }
 
-export const PollEvents = { READABLE: 1, WRITABLE: 2 } as const;
+/**
+ * Bits passed to Poller callbacks. ERROR: the fd reported an error (e.g. POLLERR on a deleted TUN) and
+ * the watcher stopped itself; the next read/write raises the matching NetioError. start() may be retried.
+ */
+export const PollEvents = { READABLE: 1, WRITABLE: 2, ERROR: 4 } as const;
 
-/** libuv readiness watcher on a file descriptor; the callback runs once per readiness event. */
+/**
+ * libuv readiness watcher on a file descriptor; the callback runs once per readiness event. At most one
+ * Poller per fd per thread. Closing a Tun/UdpSocket closes the Pollers on its fd first.
+ */
 export interface Poller {
   /** Starts (or changes) watching for PollEvents bits. */
   start(events: number): void;
@@ -126,4 +139,5 @@ export type NetioErrorCode =
   | 'NETIO_BAD_ARGUMENT' // a call from JS with arguments out of range (offsets, lengths, records)
   | 'NETIO_CLOSED' // the handle was closed
   | 'NETIO_DEVICE_GONE' // the TUN device was deleted under us
-  | 'NETIO_SYSCALL'; // any other system call failure; see errno and syscall
+  | 'NETIO_SYSCALL' // any other system call failure; see errno and syscall
+  | 'NETIO_NOT_BUILT'; // the native addon file is missing: build it (the message lists the paths tried)

@@ -1,0 +1,189 @@
+#include "tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+// Older uapi headers lack the USO flags (Linux 6.2); the values are ABI.
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+
+namespace netio {
+
+namespace {
+
+constexpr unsigned kUso = TUN_F_USO4 | TUN_F_USO6;
+
+bool BoolOption(const Napi::Object& options, const char* key) {
+  Napi::Value value = options.Get(key);
+  return value.IsBoolean() && value.As<Napi::Boolean>().Value();
+}
+
+// EBADFD: the device was deleted while this fd was attached to it.
+bool DeviceGone(int err) { return err == EBADFD; }
+
+}  // namespace
+
+Napi::Function Tun::Define(Napi::Env env) {
+  return DefineClass(env, "NativeTun",
+                     {
+                         InstanceMethod<&Tun::Attach>("attach"),
+                         InstanceMethod<&Tun::Read>("read"),
+                         InstanceMethod<&Tun::Write>("write"),
+                         InstanceMethod<&Tun::SetPersist>("setPersist"),
+                         InstanceMethod<&Tun::Close>("close"),
+                     });
+}
+
+Tun::Tun(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tun>(info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) ThrowBadArgument(env, "openTun: options must be an object");
+  Napi::Object options = info[0].As<Napi::Object>();
+
+  ifreq request;
+  std::memset(&request, 0, sizeof(request));
+  Napi::Value name = options.Get("name");
+  if (!name.IsUndefined() && !name.IsNull()) {
+    if (!name.IsString()) ThrowBadArgument(env, "openTun: name must be a string");
+    std::string requested = name.As<Napi::String>().Utf8Value();
+    if (requested.empty() || requested.size() >= IFNAMSIZ || requested.find('/') != std::string::npos) {
+      ThrowBadArgument(env, "openTun: name must be 1-15 bytes without '/', got '" + requested + "'");
+    }
+    std::memcpy(request.ifr_name, requested.data(), requested.size());
+  }
+  bool vnetHeader = BoolOption(options, "vnetHeader");
+  unsigned offloads = 0;
+  Napi::Value offloadValue = options.Get("offloads");
+  if (!offloadValue.IsUndefined()) offloads = IntegerArg(env, offloadValue, "openTun: offloads", 0, 0x7f);
+  if (offloads != 0 && !vnetHeader) ThrowBadArgument(env, "openTun: offloads need vnetHeader: true");
+
+  request.ifr_flags = IFF_TUN | IFF_NO_PI;
+  if (vnetHeader) request.ifr_flags |= IFF_VNET_HDR;
+  if (BoolOption(options, "multiQueue")) request.ifr_flags |= IFF_MULTI_QUEUE;
+
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) ThrowErrno(env, errno, "open", "/dev/net/tun");
+  auto fail = [&](const char* syscall) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, syscall, request.ifr_name);
+  };
+  if (ioctl(fd, TUNSETIFF, &request) < 0) fail("ioctl(TUNSETIFF)");
+  // Ask for the full set first; USO (Linux 6.2+) is the part older kernels refuse.
+  unsigned accepted = 0;
+  if (offloads != 0) {
+    if (ioctl(fd, TUNSETOFFLOAD, offloads) == 0) {
+      accepted = offloads;
+    } else if ((offloads & kUso) != 0 && errno == EINVAL && ioctl(fd, TUNSETOFFLOAD, offloads & ~kUso) == 0) {
+      accepted = offloads & ~kUso;
+    } else {
+      fail("ioctl(TUNSETOFFLOAD)");
+    }
+  }
+  if (BoolOption(options, "persist") && ioctl(fd, TUNSETPERSIST, 1) < 0) fail("ioctl(TUNSETPERSIST)");
+  fd_ = fd;
+
+  Napi::Object self = info.This().As<Napi::Object>();
+  self.Set("name", Napi::String::New(env, request.ifr_name));
+  self.Set("fd", Napi::Number::New(env, fd));
+  self.Set("vnetHeader", Napi::Boolean::New(env, vnetHeader));
+  self.Set("offloads", Napi::Number::New(env, accepted));
+}
+
+Tun::~Tun() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void Tun::Attach(const Napi::CallbackInfo& info) {
+  if (fd_ < 0) ThrowClosed(info.Env(), "TUN device");
+  memory_.Attach(info);
+}
+
+Batch Tun::Prepare(const Napi::CallbackInfo& info, const char* what) {
+  Napi::Env env = info.Env();
+  if (fd_ < 0) ThrowClosed(env, "TUN device");
+  Batch batch = memory_.ParseBatch(info);
+  for (uint32_t i = 0; i < batch.count; i++) {
+    const int32_t* record = batch.records + i * kStride;
+    int32_t length = record[kLength];
+    if (length <= 0) {
+      ThrowBadArgument(env, std::string(what) + ": record " + std::to_string(batch.first + i) +
+                                " has length " + std::to_string(length) + " (must be > 0)");
+    }
+    slices_[i].iov_base = memory_.Slice(env, record[kOffset], length, batch.first + i);
+    slices_[i].iov_len = static_cast<size_t>(length);
+  }
+  return batch;
+}
+
+Napi::Value Tun::Read(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Batch batch = Prepare(info, "read");
+  uint32_t done = 0;
+  while (done < batch.count) {
+    ssize_t n = read(fd_, slices_[done].iov_base, slices_[done].iov_len);
+    if (n >= 0) {
+      batch.records[done * kStride + kLength] = static_cast<int32_t>(n);
+      done++;
+      continue;
+    }
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN) break;
+    // Report what was read; the next call raises the error with nothing lost.
+    if (done > 0 && DeviceGone(err)) break;
+    if (DeviceGone(err)) ThrowErrno(env, err, "read", "TUN device deleted");
+    // The kernel dequeued (and dropped) this packet, e.g. EINVAL for a slot smaller than the vnet header.
+    batch.records[done * kStride + kLength] = -err;
+    done++;
+  }
+  return Napi::Number::New(env, done);
+}
+
+Napi::Value Tun::Write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Batch batch = Prepare(info, "write");
+  uint32_t done = 0;
+  while (done < batch.count) {
+    ssize_t n = write(fd_, slices_[done].iov_base, slices_[done].iov_len);
+    if (n >= 0) {
+      batch.records[done * kStride + kLength] = static_cast<int32_t>(n);
+      done++;
+      continue;
+    }
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN) break;
+    if (done > 0 && DeviceGone(err)) break;
+    if (DeviceGone(err)) ThrowErrno(env, err, "write", "TUN device deleted");
+    // One bad packet (EINVAL malformed, EIO device down, EMSGSIZE...) is reported in its record only.
+    batch.records[done * kStride + kLength] = -err;
+    done++;
+  }
+  return Napi::Number::New(env, done);
+}
+
+void Tun::SetPersist(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (fd_ < 0) ThrowClosed(env, "TUN device");
+  int persist = info[0].ToBoolean().Value() ? 1 : 0;
+  if (ioctl(fd_, TUNSETPERSIST, persist) < 0) ThrowErrno(env, errno, "ioctl(TUNSETPERSIST)");
+}
+
+void Tun::Close(const Napi::CallbackInfo&) {
+  if (fd_ < 0) return;
+  close(fd_);
+  fd_ = -1;
+}
+
+}  // namespace netio

@@ -1,0 +1,34 @@
+// A TUN device queue: one fd on /dev/net/tun (IFF_TUN | IFF_NO_PI), non-blocking, with batched read/write
+// over the record convention. One read()/write() per packet: the TUN has no multi-packet syscall.
+#pragma once
+
+#include <napi.h>
+#include <sys/uio.h>
+
+#include "memory.h"
+
+namespace netio {
+
+class Tun : public Napi::ObjectWrap<Tun> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  // new Tun({ name?, vnetHeader?, offloads?, multiQueue?, persist? }); exposes name, fd, offloads.
+  explicit Tun(const Napi::CallbackInfo& info);
+  ~Tun() override;
+
+ private:
+  void Attach(const Napi::CallbackInfo& info);
+  Napi::Value Read(const Napi::CallbackInfo& info);
+  Napi::Value Write(const Napi::CallbackInfo& info);
+  void SetPersist(const Napi::CallbackInfo& info);
+  void Close(const Napi::CallbackInfo& info);
+
+  // Validates the batch and copies each record's (start, length) into slices_.
+  Batch Prepare(const Napi::CallbackInfo& info, const char* what);
+
+  int fd_ = -1;
+  BatchMemory memory_;
+  iovec slices_[kMaxBatch];
+};
+
+}  // namespace netio

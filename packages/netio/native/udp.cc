@@ -1,0 +1,265 @@
+#include "udp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/udp.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+namespace netio {
+
+namespace {
+
+// Sets a socket buffer size, as root past the sysctl limits (the FORCE option), else within them.
+void SetBufferSize(Napi::Env env, int fd, int force, int plain, const Napi::Value& value, const char* name) {
+  if (value.IsUndefined()) return;
+  int size = static_cast<int>(IntegerArg(env, value, name, 1, INT32_MAX / 2));
+  if (setsockopt(fd, SOL_SOCKET, force, &size, sizeof(size)) == 0) return;
+  if (setsockopt(fd, SOL_SOCKET, plain, &size, sizeof(size)) < 0) {
+    ThrowErrno(env, errno, "setsockopt", std::string(name));
+  }
+}
+
+int IntOption(int fd, int level, int option) {
+  int value = 0;
+  socklen_t length = sizeof(value);
+  if (getsockopt(fd, level, option, &value, &length) < 0) return -1;
+  return value;
+}
+
+}  // namespace
+
+Napi::Function Udp::Define(Napi::Env env) {
+  return DefineClass(env, "NativeUdp",
+                     {
+                         InstanceMethod<&Udp::Attach>("attach"),
+                         InstanceMethod<&Udp::Recv>("recv"),
+                         InstanceMethod<&Udp::Send>("send"),
+                         InstanceMethod<&Udp::Close>("close"),
+                     });
+}
+
+Udp::Udp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Udp>(info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) ThrowBadArgument(env, "openUdp: options must be an object");
+  Napi::Object options = info[0].As<Napi::Object>();
+  int64_t family = IntegerArg(env, options.Get("family"), "openUdp: family", 4, 6);
+  if (family == 5) ThrowBadArgument(env, "openUdp: family must be 4 or 6");
+  family_ = family == 4 ? AF_INET : AF_INET6;
+  Napi::Value addressValue = options.Get("address");
+  if (!addressValue.IsString()) ThrowBadArgument(env, "openUdp: address must be a string");
+  std::string address = addressValue.As<Napi::String>().Utf8Value();
+  int port = static_cast<int>(IntegerArg(env, options.Get("port"), "openUdp: port", 0, 65535));
+
+  PeerAddress local;
+  std::memset(&local, 0, sizeof(local));
+  socklen_t localLength;
+  if (family_ == AF_INET) {
+    local.v4.sin_family = AF_INET;
+    local.v4.sin_port = htons(port);
+    localLength = sizeof(local.v4);
+    if (inet_pton(AF_INET, address.c_str(), &local.v4.sin_addr) != 1) {
+      ThrowBadArgument(env, "openUdp: '" + address + "' is not an IPv4 address");
+    }
+  } else {
+    local.v6.sin6_family = AF_INET6;
+    local.v6.sin6_port = htons(port);
+    localLength = sizeof(local.v6);
+    if (inet_pton(AF_INET6, address.c_str(), &local.v6.sin6_addr) != 1) {
+      ThrowBadArgument(env, "openUdp: '" + address + "' is not an IPv6 address");
+    }
+  }
+
+  int fd = socket(family_, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) ThrowErrno(env, errno, "socket");
+  try {
+    int one = 1;
+    if (options.Get("reusePort").ToBoolean().Value() &&
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+      ThrowErrno(env, errno, "setsockopt", "SO_REUSEPORT");
+    }
+    SetBufferSize(env, fd, SO_RCVBUFFORCE, SO_RCVBUF, options.Get("recvBufferSize"), "recvBufferSize");
+    SetBufferSize(env, fd, SO_SNDBUFFORCE, SO_SNDBUF, options.Get("sendBufferSize"), "sendBufferSize");
+    if (bind(fd, &local.any, localLength) < 0) ThrowErrno(env, errno, "bind", address + " port " + std::to_string(port));
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  PeerAddress bound;
+  socklen_t boundLength = sizeof(bound);
+  getsockname(fd, &bound.any, &boundLength);
+  int localPort = ntohs(family_ == AF_INET ? bound.v4.sin_port : bound.v6.sin6_port);
+  // GRO is optional (Linux 5.0+ for UDP sockets): report whether the kernel took it.
+  int one = 1;
+  bool gro = options.Get("gro").ToBoolean().Value() && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+  bool gso = IntOption(fd, SOL_UDP, UDP_SEGMENT) >= 0;
+  fd_ = fd;
+
+  std::memset(messages_, 0, sizeof(messages_));
+  for (uint32_t i = 0; i < kMaxBatch; i++) {
+    messages_[i].msg_hdr.msg_name = &peers_[i];
+    messages_[i].msg_hdr.msg_iov = &slices_[i];
+    messages_[i].msg_hdr.msg_iovlen = 1;
+  }
+
+  Napi::Object self = info.This().As<Napi::Object>();
+  self.Set("fd", Napi::Number::New(env, fd));
+  self.Set("family", Napi::Number::New(env, family));
+  self.Set("localPort", Napi::Number::New(env, localPort));
+  self.Set("gro", Napi::Boolean::New(env, gro));
+  self.Set("gsoSupported", Napi::Boolean::New(env, gso));
+  self.Set("recvBufferSize", Napi::Number::New(env, IntOption(fd, SOL_SOCKET, SO_RCVBUF)));
+  self.Set("sendBufferSize", Napi::Number::New(env, IntOption(fd, SOL_SOCKET, SO_SNDBUF)));
+}
+
+Udp::~Udp() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void Udp::CheckOpen(Napi::Env env) const {
+  if (fd_ < 0) ThrowClosed(env, "UDP socket");
+}
+
+void Udp::Attach(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  memory_.Attach(info);
+}
+
+Napi::Value Udp::Recv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  Batch batch = memory_.ParseBatch(info);
+  for (uint32_t i = 0; i < batch.count; i++) {
+    const int32_t* record = batch.records + i * kStride;
+    int32_t capacity = record[kLength];
+    if (capacity <= 0) {
+      ThrowBadArgument(env, "recv: record " + std::to_string(batch.first + i) + " has capacity " +
+                                std::to_string(capacity) + " (must be > 0)");
+    }
+    slices_[i].iov_base = memory_.Slice(env, record[kOffset], capacity, batch.first + i);
+    slices_[i].iov_len = static_cast<size_t>(capacity);
+    msghdr& header = messages_[i].msg_hdr;
+    header.msg_namelen = sizeof(PeerAddress);
+    header.msg_control = control_[i];
+    header.msg_controllen = kControlSpace;
+    header.msg_flags = 0;
+  }
+  if (batch.count == 0) return Napi::Number::New(env, 0);
+
+  int received;
+  do {
+    received = recvmmsg(fd_, messages_, batch.count, MSG_DONTWAIT, nullptr);
+  } while (received < 0 && errno == EINTR);
+  if (received < 0) {
+    if (errno == EAGAIN) return Napi::Number::New(env, 0);
+    // A pending socket error (e.g. ECONNREFUSED from an ICMP) is reported in one record and cleared.
+    batch.records[kLength] = -errno;
+    return Napi::Number::New(env, 1);
+  }
+  for (int i = 0; i < received; i++) {
+    int32_t* record = batch.records + i * kStride;
+    const msghdr& header = messages_[i].msg_hdr;
+    record[kLength] = (header.msg_flags & MSG_TRUNC) ? -EMSGSIZE : static_cast<int32_t>(messages_[i].msg_len);
+    const PeerAddress& peer = peers_[i];
+    if (peer.any.sa_family == AF_INET6) {
+      for (int word = 0; word < 4; word++) record[kAddr + word] = static_cast<int32_t>(ntohl(peer.v6.sin6_addr.s6_addr32[word]));
+      record[kPort] = ntohs(peer.v6.sin6_port);
+    } else {
+      record[kAddr] = static_cast<int32_t>(ntohl(peer.v4.sin_addr.s_addr));
+      record[kAddr + 1] = record[kAddr + 2] = record[kAddr + 3] = 0;
+      record[kPort] = ntohs(peer.v4.sin_port);
+    }
+    int32_t segment = 0;
+    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(const_cast<msghdr*>(&header), cmsg)) {
+      if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO) {
+        int size;
+        std::memcpy(&size, CMSG_DATA(cmsg), sizeof(size));
+        segment = size;
+      }
+    }
+    record[kSegment] = segment;
+  }
+  return Napi::Number::New(env, received);
+}
+
+Napi::Value Udp::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  Batch batch = memory_.ParseBatch(info);
+  for (uint32_t i = 0; i < batch.count; i++) {
+    const int32_t* record = batch.records + i * kStride;
+    uint32_t index = batch.first + i;
+    int32_t port = record[kPort];
+    int32_t segment = record[kSegment];
+    if (port < 0 || port > 65535) ThrowBadArgument(env, "send: record " + std::to_string(index) + " has port " + std::to_string(port));
+    if (segment < 0 || segment > 65535) {
+      ThrowBadArgument(env, "send: record " + std::to_string(index) + " has segment size " + std::to_string(segment));
+    }
+    int32_t length = record[kLength];
+    slices_[i].iov_base = memory_.Slice(env, record[kOffset], length, index);
+    slices_[i].iov_len = static_cast<size_t>(length);
+    msghdr& header = messages_[i].msg_hdr;
+    PeerAddress& peer = peers_[i];
+    if (family_ == AF_INET) {
+      peer.v4.sin_family = AF_INET;
+      peer.v4.sin_port = htons(static_cast<uint16_t>(port));
+      peer.v4.sin_addr.s_addr = htonl(static_cast<uint32_t>(record[kAddr]));
+      header.msg_namelen = sizeof(peer.v4);
+    } else {
+      std::memset(&peer.v6, 0, sizeof(peer.v6));
+      peer.v6.sin6_family = AF_INET6;
+      peer.v6.sin6_port = htons(static_cast<uint16_t>(port));
+      for (int word = 0; word < 4; word++) peer.v6.sin6_addr.s6_addr32[word] = htonl(static_cast<uint32_t>(record[kAddr + word]));
+      header.msg_namelen = sizeof(peer.v6);
+    }
+    if (segment > 0) {
+      header.msg_control = control_[i];
+      header.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+      cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
+      cmsg->cmsg_level = SOL_UDP;
+      cmsg->cmsg_type = UDP_SEGMENT;
+      cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t size = static_cast<uint16_t>(segment);
+      std::memcpy(CMSG_DATA(cmsg), &size, sizeof(size));
+    } else {
+      header.msg_control = nullptr;
+      header.msg_controllen = 0;
+    }
+  }
+
+  uint32_t done = 0;
+  while (done < batch.count) {
+    int sent = sendmmsg(fd_, messages_ + done, batch.count - done, MSG_DONTWAIT);
+    if (sent > 0) {
+      for (int i = 0; i < sent; i++) {
+        batch.records[(done + i) * kStride + kLength] = static_cast<int32_t>(messages_[done + i].msg_len);
+      }
+      done += sent;
+      continue;
+    }
+    int err = errno;
+    if (sent < 0 && err == EINTR) continue;
+    if (sent < 0 && err == EAGAIN) break;
+    // The first remaining message failed on its own (EMSGSIZE, ENETUNREACH, ECONNREFUSED...): skip it.
+    batch.records[done * kStride + kLength] = sent < 0 ? -err : -EIO;
+    done++;
+  }
+  return Napi::Number::New(env, done);
+}
+
+void Udp::Close(const Napi::CallbackInfo&) {
+  if (fd_ < 0) return;
+  close(fd_);
+  fd_ = -1;
+}
+
+}  // namespace netio
