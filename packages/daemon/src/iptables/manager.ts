@@ -32,7 +32,8 @@ export class IptablesManager {
     const absent: IptablesRule[] = [];
     for (const rule of rules) {
       const result = await this.#run(this.#binary, checkArgs(rule));
-      if (result.code === 1) absent.push(rule);
+      // 1: no such rule (or chain); 2 with "does not exist": the jump target chain is gone.
+      if (result.code === 1 || /does not exist/i.test(result.stderr)) absent.push(rule);
       else if (result.code !== 0) throw this.#failure('check', rule, result.stderr);
     }
     return absent;

@@ -1,0 +1,107 @@
+// Link configuration of the TUN device with `ip` (execFile, argument arrays): address = subnet .0/32,
+// MTU, up, and the cluster network routed into it. Every step is idempotent ("replace"), so a
+// restarted daemon re-applies it to the persistent device without disturbing established flows.
+import { DaemonError } from '../errors.js';
+import type { CommandRunner, Logger } from '../exec.js';
+
+export interface TunSpec {
+  name: string;
+  /** e.g. '10.5.72.0' (the lease's network address), configured as /32. */
+  address: string;
+  mtu: number;
+  /** Cluster network routed into the device, e.g. '10.5.0.0/16'. */
+  network: string;
+}
+
+interface IpLink {
+  ifname: string;
+  mtu: number;
+  flags: string[];
+}
+
+export class TunHost {
+  readonly #run: CommandRunner;
+  readonly #logger: Logger;
+
+  constructor(run: CommandRunner, logger: Logger) {
+    this.#run = run;
+    this.#logger = logger;
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await this.#link(name)) !== null;
+  }
+
+  /** What differs from the spec; empty when the device is configured as wanted. */
+  async problems(spec: TunSpec): Promise<string[]> {
+    const link = await this.#link(spec.name);
+    if (link === null) return ['device missing'];
+    const problems: string[] = [];
+    if (!link.flags.includes('UP')) problems.push('link down');
+    if (link.mtu !== spec.mtu) problems.push(`mtu ${link.mtu} instead of ${spec.mtu}`);
+    const addresses = await this.#addresses(spec.name);
+    if (!addresses.includes(`${spec.address}/32`)) problems.push(`address ${spec.address}/32 missing`);
+    if (!(await this.#hasRoute(spec))) problems.push(`route ${spec.network} missing`);
+    return problems;
+  }
+
+  /** Brings the device to the spec: stale IPv4 addresses (an older lease) are removed. */
+  async apply(spec: TunSpec): Promise<void> {
+    const wanted = `${spec.address}/32`;
+    for (const stale of (await this.#addresses(spec.name)).filter((address) => address !== wanted)) {
+      this.#logger.info({ tun: spec.name, address: stale }, 'removing stale TUN address');
+      await this.#ip(['addr', 'del', stale, 'dev', spec.name]);
+    }
+    await this.#ip(['addr', 'replace', wanted, 'dev', spec.name]);
+    await this.#ip(['link', 'set', 'dev', spec.name, 'mtu', String(spec.mtu), 'up']);
+    await this.#ip(['route', 'replace', spec.network, 'dev', spec.name, 'src', spec.address]);
+  }
+
+  /** Removes the route of a previous cluster network (config changed between runs); absent is fine. */
+  async removeRoute(network: string, device: string): Promise<void> {
+    const result = await this.#run('ip', ['route', 'del', network, 'dev', device]);
+    if (result.code === 0)
+      this.#logger.info({ network, tun: device }, 'removed route of the previous network');
+  }
+
+  async #link(name: string): Promise<IpLink | null> {
+    const result = await this.#run('ip', ['-j', 'link', 'show', 'dev', name]);
+    if (result.code !== 0) return null;
+    const links = JSON.parse(result.stdout || '[]') as IpLink[];
+    return links[0] ?? null;
+  }
+
+  async #addresses(name: string): Promise<string[]> {
+    const result = await this.#run('ip', ['-j', '-4', 'addr', 'show', 'dev', name]);
+    if (result.code !== 0) return [];
+    const entries = JSON.parse(result.stdout || '[]') as {
+      addr_info?: { local?: string; prefixlen?: number }[];
+    }[];
+    return (entries[0]?.addr_info ?? []).map((info) => `${info.local}/${info.prefixlen}`);
+  }
+
+  async #hasRoute(spec: TunSpec): Promise<boolean> {
+    const result = await this.#run('ip', [
+      '-j',
+      '-4',
+      'route',
+      'show',
+      'exact',
+      spec.network,
+      'dev',
+      spec.name,
+    ]);
+    if (result.code !== 0) return false;
+    return (JSON.parse(result.stdout || '[]') as unknown[]).length > 0;
+  }
+
+  async #ip(args: string[]): Promise<void> {
+    const result = await this.#run('ip', args);
+    if (result.code !== 0) {
+      throw new DaemonError(
+        'DAEMON_HOST_SETUP',
+        `ip ${args.join(' ')} failed: ${result.stderr.trim().split('\n')[0]}`,
+      );
+    }
+  }
+}
