@@ -37,6 +37,7 @@ export class EventLoopWatch {
     this.#windowMs = options.windowMs ?? 30_000;
     this.#intervalMs = options.intervalMs ?? 500;
     this.#now = options.now ?? Date.now;
+    this.#lastTick = this.#now();
   }
 
   start(): void {
