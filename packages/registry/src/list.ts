@@ -1,0 +1,53 @@
+// One consistent read of every lease under `<prefix>/subnets/`, with the revision it was taken at.
+
+import { isRegistryError, type RegistryError } from './errors.js';
+import { etcdCall, prefixRangeEnd } from './etcd-client.js';
+import type { EtcdContext } from './etcd-context.js';
+import { type StoredLease, storedLeaseFromKv } from './lease-record.js';
+import { parseSubnetKey } from './subnet-math/cidr.js';
+
+export interface MalformedEntry {
+  key: string;
+  modRevision: string;
+  /** The subnet the key names, when the key itself is well-formed (it still occupies that subnet). */
+  subnet: string | null;
+  error: RegistryError;
+}
+
+export interface LeaseListing {
+  revision: string;
+  leases: StoredLease[];
+  malformed: MalformedEntry[];
+}
+
+export function classify(
+  subnets: string,
+  kv: Parameters<typeof storedLeaseFromKv>[1],
+): StoredLease | MalformedEntry {
+  try {
+    return storedLeaseFromKv(subnets, kv);
+  } catch (err) {
+    if (!isRegistryError(err)) throw err;
+    const key = kv.key.toString();
+    const subnet = key.startsWith(subnets) ? parseSubnetKey(key.slice(subnets.length)) : null;
+    return { key, modRevision: kv.mod_revision, subnet, error: err };
+  }
+}
+
+export function isMalformed(entry: StoredLease | MalformedEntry): entry is MalformedEntry {
+  return 'error' in entry;
+}
+
+export async function listLeases(ctx: EtcdContext): Promise<LeaseListing> {
+  const res = await etcdCall(ctx.stats, 'range', () =>
+    ctx.client.kv.range({ key: Buffer.from(ctx.subnets), range_end: prefixRangeEnd(ctx.subnets) }),
+  );
+  const leases: StoredLease[] = [];
+  const malformed: MalformedEntry[] = [];
+  for (const kv of res.kvs) {
+    const entry = classify(ctx.subnets, kv);
+    if (isMalformed(entry)) malformed.push(entry);
+    else leases.push(entry);
+  }
+  return { revision: res.header.revision, leases, malformed };
+}

@@ -1,0 +1,181 @@
+// The peer watcher: list every lease, then watch from the list revision + 1. When the watch ends
+// (disconnect, compaction, cancel) it lists again and emits only the difference, after a bounded
+// backoff (100 ms doubling to 5 s), so no event is lost or duplicated. Malformed values are skipped,
+// logged once per key and counted.
+import { EventEmitter } from 'node:events';
+import type { IEvent, IWatchResponse } from 'etcd3';
+import type { PeerWatcherApi } from './api.js';
+import { Backoff, delay } from './backoff.js';
+import type { EtcdContext } from './etcd-context.js';
+import type { StoredLease } from './lease-record.js';
+import { classify, isMalformed, type LeaseListing, listLeases, type MalformedEntry } from './list.js';
+import { PeerView } from './peer-view.js';
+import type { Lease, PeerEvents } from './types.js';
+
+export type WatchEndReason = 'disconnected' | 'compacted' | 'canceled';
+
+export interface SubnetWatchHooks {
+  /** Called after every applied change batch (list or watch response). */
+  onApplied?(): void;
+}
+
+export class SubnetWatch extends EventEmitter<PeerEvents> implements PeerWatcherApi {
+  readonly view: PeerView;
+  private readonly abort = new AbortController();
+  private readonly badValues = new Map<string, string>();
+  private running: Promise<void> | null = null;
+  private syncedOnce = false;
+  private failureStreak = 0;
+  /** Highest etcd revision applied so far ('0' before the first list). */
+  revision = 0n;
+
+  constructor(
+    private readonly ctx: EtcdContext,
+    private readonly hooks: SubnetWatchHooks = {},
+  ) {
+    super();
+    this.view = new PeerView({
+      added: (lease) => this.emit('added', lease),
+      changed: (lease, previous) => this.emit('changed', lease, previous),
+      removed: (lease) => this.emit('removed', lease),
+    });
+  }
+
+  get synced(): boolean {
+    return this.syncedOnce;
+  }
+
+  peers(): Lease[] {
+    return this.view.peers();
+  }
+
+  /** The stored lease under `key` as last seen (ours included), or undefined. */
+  stored(key: string): StoredLease | undefined {
+    return this.view.table.get(key);
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  close(): void {
+    this.abort.abort();
+  }
+
+  /** Resolves once the loop has stopped (after close()). */
+  async closed(): Promise<void> {
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    const backoff = new Backoff(100, 5_000);
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      try {
+        const listing = await listLeases(this.ctx);
+        if (signal.aborted) break;
+        this.applyListing(listing);
+        const reason = await this.watchFrom(BigInt(listing.revision) + 1n, backoff);
+        if (reason === null) break;
+        this.ctx.stats.watchRestarts[reason]++;
+        this.ctx.logger.info({ reason, revision: String(this.revision) }, 'lease watch ended; re-listing');
+      } catch (err) {
+        if (this.failureStreak++ === 0) {
+          this.ctx.logger.warn({ err: (err as Error).message }, 'cannot list leases; retrying with backoff');
+        }
+      }
+      await delay(backoff.next(), signal);
+    }
+  }
+
+  /** Watches until it ends; the reason, or null when closed. */
+  private watchFrom(startRevision: bigint, backoff: Backoff): Promise<WatchEndReason | null> {
+    const watcher = this.ctx.client
+      .watch()
+      .prefix(this.ctx.subnets)
+      .startRevision(String(startRevision))
+      .watcher();
+    return new Promise((resolve) => {
+      const signal = this.abort.signal;
+      const finish = (reason: WatchEndReason | null) => {
+        signal.removeEventListener('abort', onAbort);
+        watcher.removeAllListeners();
+        watcher.on('error', () => {}); // late errors from a watcher we are dropping
+        void watcher.cancel().catch(() => {});
+        resolve(reason);
+      };
+      const onAbort = () => finish(null);
+      signal.addEventListener('abort', onAbort, { once: true });
+      watcher.on('connected', () => {
+        this.failureStreak = 0;
+        backoff.reset();
+      });
+      watcher.on('data', (res: IWatchResponse) => this.applyWatchResponse(res));
+      watcher.on('disconnected', () => finish('disconnected'));
+      watcher.on('error', (err: Error) => {
+        this.ctx.stats.etcdErrors.watch++;
+        const compacted = /compact/i.test(err.message);
+        this.ctx.logger.info(
+          { err: err.message },
+          compacted ? 'lease watch fell behind compaction' : 'lease watch canceled',
+        );
+        finish(compacted ? 'compacted' : 'canceled');
+      });
+      watcher.on('end', () => finish('canceled'));
+    });
+  }
+
+  private applyListing(listing: LeaseListing): void {
+    const malformedKeys = new Set(listing.malformed.map((m) => m.key));
+    for (const m of listing.malformed) this.reportMalformed(m);
+    for (const key of this.badValues.keys()) if (!malformedKeys.has(key)) this.badValues.delete(key);
+    this.view.replaceAll(listing.leases);
+    this.revision = BigInt(listing.revision);
+    this.ctx.stats.peers = this.view.size;
+    if (!this.syncedOnce) {
+      this.syncedOnce = true;
+      this.ctx.stats.synced = true;
+      this.emit('synced', this.view.peers());
+    }
+    this.hooks.onApplied?.();
+  }
+
+  private applyWatchResponse(res: IWatchResponse & { events?: IEvent[] }): void {
+    for (const ev of res.events ?? []) this.applyEvent(ev);
+    const headerRevision = BigInt(res.header.revision);
+    if (headerRevision > this.revision) this.revision = headerRevision;
+    this.ctx.stats.peers = this.view.size;
+    this.hooks.onApplied?.();
+  }
+
+  private applyEvent(ev: IEvent): void {
+    const key = ev.kv.key.toString();
+    if (ev.type === 'Delete') {
+      this.ctx.stats.watchEvents.delete++;
+      this.badValues.delete(key);
+      this.view.delete(key);
+      return;
+    }
+    this.ctx.stats.watchEvents.put++;
+    const entry = classify(this.ctx.subnets, ev.kv);
+    if (isMalformed(entry)) {
+      this.reportMalformed(entry);
+      // A lease that no longer parses no longer tells us how to reach that peer.
+      this.view.delete(key);
+      return;
+    }
+    this.badValues.delete(key);
+    this.view.set(entry);
+  }
+
+  /** Counts each bad value once (per key and revision); logs once per key. */
+  private reportMalformed(entry: MalformedEntry): void {
+    const seen = this.badValues.get(entry.key);
+    if (seen === entry.modRevision) return;
+    this.ctx.stats.malformedLeasesSkipped++;
+    if (seen === undefined) {
+      this.ctx.logger.warn({ key: entry.key, err: entry.error.message }, 'skipping malformed lease');
+    }
+    this.badValues.set(entry.key, entry.modRevision);
+  }
+}

@@ -1,0 +1,62 @@
+// Shared set-up for the registry system tests: registries that are always closed, config writes, and a
+// logger that records warnings so tests can assert "logged once".
+import {
+  type NetworkConfig,
+  parseNetworkConfig,
+  SubnetRegistry,
+  type SubnetRegistryOptions,
+} from '@felt/registry';
+import type { EtcdServer } from '../harness/etcd.js';
+
+export const PREFIX = '/coreos.com/network';
+
+export interface LogLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  obj: object;
+  msg: string | undefined;
+}
+
+export function recordingLogger(lines: LogLine[] = []) {
+  const at =
+    (level: LogLine['level']) =>
+    (obj: object, msg?: string): void => {
+      lines.push({ level, obj, msg });
+    };
+  return { lines, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } };
+}
+
+export class Registries {
+  private readonly all: SubnetRegistry[] = [];
+
+  constructor(private readonly etcd: () => EtcdServer) {}
+
+  open(options: Partial<SubnetRegistryOptions> = {}): SubnetRegistry {
+    const registry = new SubnetRegistry({
+      endpoints: [this.etcd().endpoint],
+      callTimeoutMs: 3_000,
+      ...options,
+    });
+    this.all.push(registry);
+    return registry;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.allSettled(this.all.splice(0).map((r) => r.close()));
+  }
+}
+
+export async function putConfig(etcd: EtcdServer, json: string, prefix = PREFIX): Promise<NetworkConfig> {
+  await etcd.etcdctl('put', `${prefix}/config`, json);
+  return parseNetworkConfig(json);
+}
+
+/** Lease values under the subnets prefix, by key, read with etcdctl (not through our code). */
+export async function leasesInEtcd(etcd: EtcdServer, prefix = PREFIX): Promise<Map<string, string>> {
+  const out = await etcd.etcdctl('get', `${prefix}/subnets/`, '--prefix', '-w', 'json');
+  const doc = JSON.parse(out) as { kvs?: { key: string; value: string }[] };
+  const map = new Map<string, string>();
+  for (const kv of doc.kvs ?? []) {
+    map.set(Buffer.from(kv.key, 'base64').toString(), Buffer.from(kv.value, 'base64').toString());
+  }
+  return map;
+}
