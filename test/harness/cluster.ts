@@ -12,7 +12,7 @@
  * lives in a `Lab`, so `dispose()` removes processes (by PID), namespaces and links even after a failure.
  * Node indexes are 0-based; node i has underlay address <underlay>.(i+1).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,8 @@ import { Lab, type ManagedProcess, type ShOptions, type ShResult, sh, waitFor } 
 export type Backend = 'udp' | 'vxlan' | 'ipip';
 
 export const FELTD = fileURLToPath(new URL('../../packages/daemon/bin/feltd', import.meta.url));
+/** False until the daemon package ships its executable; cluster tests skip (saying so) without it. */
+export const FELTD_PRESENT = existsSync(FELTD);
 export const TRAFFIC = fileURLToPath(new URL('./cluster/traffic.mjs', import.meta.url));
 export const ETCD_PREFIX = '/coreos.com/network';
 export const NETWORK = '10.244.0.0/16';
@@ -282,6 +284,15 @@ export class Cluster {
     return this.lab.spawn(netns, process.execPath, [TRAFFIC, ...args, '--timeout-ms', String(timeoutMs)], {
       label: `traffic ${args[0]}@${netns}`,
     });
+  }
+
+  /** Runs one of traffic.mjs's modes to completion in `netns`; resolves with its JSON result. */
+  async runTraffic<T = unknown>(netns: string, args: string[], timeoutMs = 10_000): Promise<T> {
+    const r = await sh(process.execPath, [TRAFFIC, ...args, '--timeout-ms', String(timeoutMs)], {
+      netns,
+      timeoutMs: timeoutMs + 2_000,
+    });
+    return lastJson<T>(r.stdout);
   }
 
   /** A fresh TCP port for a test server (never reused within this cluster). */

@@ -1,0 +1,4 @@
+// End-to-end: a 3-node felt cluster on the vxlan backend (see suite.ts for what is checked).
+import { describeClusterSuite } from './suite.js';
+
+describeClusterSuite('vxlan');
