@@ -1,0 +1,95 @@
+/** The markdown report: end-to-end table, targets, micro-benchmarks and the machine it ran on. */
+import { machineSummary } from '../lib/machine.js';
+
+const fixed = (x, digits) => (x === null || x === undefined ? '–' : x.toFixed(digits));
+const times = (x) =>
+  x === null || x === undefined ? '–' : x >= 10 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`;
+
+function e2eRow(c) {
+  if (c.status !== 'ok' && !c.tcp) {
+    const reason = (c.reason ?? 'unknown').split('\n')[0].replace(/\|/g, '/').slice(0, 160);
+    return `| ${c.label} | ${c.status}: ${reason} | | | | | | | |`;
+  }
+  const t = c.tcp.gbps;
+  const tcp = `${fixed(t.median, 2)} (${fixed(t.min, 2)}–${fixed(t.max, 2)})`;
+  const udp = c.udp ? `${fixed(c.udp.pps.median / 1000, 1)} (${fixed(c.udp.lossPercent.median, 0)} %)` : '–';
+  const rtt = c.latency ? `${Math.round(c.latency.p50Us)} / ${Math.round(c.latency.p99Us)}` : '–';
+  const cpu = c.cpu?.tunnelCores ? fixed(c.cpu.tunnelCores.median, 2) : '–';
+  const perGbps = c.cpu?.coresPerGbps ? fixed(c.cpu.coresPerGbps.median, 2) : '–';
+  const r = c.ratios ?? {};
+  const label = c.status === 'ok' ? c.label : `${c.label} (failed: ${(c.reason ?? '').slice(0, 80)})`;
+  return `| ${label} | ${tcp} | ${times(r.tcpToBare)} | ${times(r.tcpToKernelVxlan)} | ${udp} | ${times(r.ppsToKernelVxlan)} | ${rtt} | ${cpu} | ${perGbps} |`;
+}
+
+export function e2eTable(cases, plan) {
+  return [
+    `| case | TCP Gbit/s, median (min–max of ${plan.reps}) | TCP × bare | TCP × kernel vxlan | UDP 64 B kpps received (loss) | pps × kernel vxlan | RTT p50 / p99 µs | tunnel CPU, cores (A+B) | cores per Gbit/s |`,
+    '|---|---|---|---|---|---|---|---|---|',
+    ...cases.map(e2eRow),
+  ].join('\n');
+}
+
+export function targetsList(targets) {
+  return targets
+    .map((t) => {
+      const verdict = t.met === null ? 'not measured' : t.met ? 'met' : 'not met';
+      const value = t.ratio === null ? '' : `: ${t.ratio.toFixed(2)}× (${t.compared})`;
+      return `- ${t.goal}${value} — **${verdict}**`;
+    })
+    .join('\n');
+}
+
+/** Numeric fields of one micro-benchmark result row, at most six, formatted compactly. */
+function microRow(row) {
+  const name = row.name ?? row.task ?? row.id ?? row.label ?? '?';
+  const numbers = Object.entries(row)
+    .filter(([, v]) => typeof v === 'number')
+    .slice(0, 6)
+    .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`);
+  return `| ${name} | ${numbers.join(', ')} |`;
+}
+
+function rowsOf(data) {
+  if (Array.isArray(data)) return data;
+  for (const key of ['results', 'tasks', 'benchmarks', 'rows'])
+    if (Array.isArray(data?.[key])) return data[key];
+  return null;
+}
+
+export function microSection(entries) {
+  if (!entries) return '';
+  const parts = [];
+  for (const e of entries) {
+    if (e.status !== 'ok') {
+      parts.push(`- \`${e.file}\`: ${e.status} — ${e.reason}`);
+      continue;
+    }
+    const rows = rowsOf(e.data)?.filter((r) => r && typeof r === 'object');
+    if (rows?.length) {
+      parts.push(
+        `\n\`${e.file}\` (${e.seconds.toFixed(0)} s)\n\n| benchmark | result |\n|---|---|\n${rows.map(microRow).join('\n')}`,
+      );
+    } else {
+      parts.push(`- \`${e.file}\`: \`${JSON.stringify(e.data).slice(0, 400)}\``);
+    }
+  }
+  return parts.join('\n');
+}
+
+export function markdownReport(report) {
+  const { plan, machine, cases, targets, micro } = report;
+  return [
+    `## felt end-to-end benchmark, ${report.date}`,
+    '',
+    `${machineSummary(machine)}; node ${machine.versions.node}, iperf3 ${machine.versions.iperf3?.split(' ')[1] ?? '?'}.`,
+    `Two network namespaces on a veth pair (MTU 1500), pod /32s on loopback; TCP: iperf3 -C cubic, 1 stream, ${plan.seconds} s × ${plan.reps}; UDP: iperf3 -u -l 64 -b 0, ${plan.seconds} s × ${plan.reps}; RTT: ${plan.pings} pings at 10 ms.${plan.quick ? ' **Quick mode: indicative only.**' : ''}`,
+    '',
+    e2eTable(cases, plan),
+    '',
+    '### Targets',
+    '',
+    targetsList(targets),
+    ...(micro ? ['', '### Micro-benchmarks', '', microSection(micro)] : []),
+    '',
+  ].join('\n');
+}
