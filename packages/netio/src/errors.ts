@@ -6,6 +6,7 @@ const EIO = 5;
 const EACCES = 13;
 const EPERM = 1;
 const EBUSY = 16;
+const EINVAL = 22;
 const EADDRINUSE = 98;
 // Linux: "file descriptor in bad state", what a TUN fd returns once its device was deleted.
 const EBADFD = 77;
@@ -29,7 +30,8 @@ export class NetioError extends Error {
 export function codeForErrno(errno: number, syscall: string): NetioErrorCode {
   if (errno === ENOENT && syscall === 'open') return 'NETIO_NO_TUN_DEVICE';
   if (errno === EPERM || errno === EACCES) return 'NETIO_PERMISSION_DENIED';
-  if (errno === EBUSY) return 'NETIO_DEVICE_BUSY';
+  // TUNSETIFF says EINVAL when the name belongs to a non-TUN device or a TUN with other flags.
+  if (errno === EBUSY || (errno === EINVAL && syscall === 'ioctl(TUNSETIFF)')) return 'NETIO_DEVICE_BUSY';
   if (errno === EADDRINUSE) return 'NETIO_ADDRESS_IN_USE';
   if (errno === EBADFD || (errno === EIO && (syscall === 'read' || syscall === 'write')))
     return 'NETIO_DEVICE_GONE';

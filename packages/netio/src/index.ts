@@ -7,7 +7,7 @@ export {
   wordsToIpv6,
 } from './address.js';
 export { codeForErrno, NetioError } from './errors.js';
-export { addonPaths } from './load.js';
+export { addonPaths, locateAddon } from './load.js';
 export { createPoller } from './poller.js';
 export { openTun } from './tun.js';
 export * from './types.js';

@@ -56,18 +56,21 @@ export const addonPaths: readonly string[] = [
 
 let binding: NativeBinding | undefined;
 
+/** The first existing addon file among `paths`; NETIO_NOT_BUILT listing every path tried otherwise. */
+export function locateAddon(paths: readonly string[] = addonPaths): string {
+  const found = paths.find((candidate) => existsSync(candidate));
+  if (found) return found;
+  throw new NetioError(
+    'NETIO_NOT_BUILT',
+    `NETIO_NOT_BUILT: the @felt/netio addon is not built; tried:\n${paths.map((p) => `  ${p}`).join('\n')}\n` +
+      'build it with: pnpm --filter @felt/netio run build:native (or make build)',
+  );
+}
+
 /** Loads the addon once per thread (each worker gets its own instance) and installs the error factory. */
 export function loadNative(): NativeBinding {
   if (binding) return binding;
-  const found = addonPaths.find((candidate) => existsSync(candidate));
-  if (!found) {
-    throw new NetioError(
-      'NETIO_NOT_BUILT',
-      `NETIO_NOT_BUILT: the @felt/netio addon is not built; tried:\n${addonPaths.map((p) => `  ${p}`).join('\n')}\n` +
-        'build it with: pnpm --filter @felt/netio run build:native (or make build)',
-    );
-  }
-  const loaded = createRequire(import.meta.url)(found) as NativeBinding;
+  const loaded = createRequire(import.meta.url)(locateAddon()) as NativeBinding;
   loaded.init(createNetioError);
   binding = loaded;
   return loaded;
