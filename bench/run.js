@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CASES } from './e2e/index.js';
 import { runCase } from './lib/case-runner.js';
-import { installTeardownHandlers } from './lib/lab.js';
+import { aborting, installTeardownHandlers } from './lib/lab.js';
 import { describeMachine } from './lib/machine.js';
 import { runMicroBenchmarks } from './lib/micro.js';
 import { renderChart } from './report/chart.js';
@@ -80,10 +80,12 @@ async function main() {
   for (const [i, def] of selected.entries()) {
     log(`[${i + 1}/${selected.length}] ${def.label}`);
     const result = await runCase(def, plan, log);
+    if (aborting()) return;
     if (result.status !== 'ok') log(`${def.id}: ${result.status}: ${result.reason}`);
     cases.push(result);
   }
   const micro = opts.micro ? await runMicroBenchmarks(BENCH_DIR, { quick: plan.quick, log }) : null;
+  if (aborting()) return;
 
   addRatios(cases);
   machine.loadAverageAtEnd = os.loadavg();

@@ -39,14 +39,14 @@ function parseSubnetFile(text) {
   return { pod: `${m[1]}.${m[2]}`, podSubnet: `${m[1]}.0/${m[3]}` };
 }
 
-/** felt_* samples with a non-zero value from one feltd's /metrics (scraped inside its namespace). */
+/** felt_* samples (no histogram buckets) with a non-zero value from one feltd's /metrics, scraped in its namespace. */
 async function scrapeMetrics(lab, host) {
   const script = `fetch('http://127.0.0.1:${METRICS_PORT}/metrics').then(r=>r.text()).then(t=>process.stdout.write(t),e=>{console.error(e.message);process.exit(1)})`;
   const r = await lab.exec(host.ns, process.execPath, ['-e', script], { allowFail: true, timeoutMs: 10_000 });
   if (r.code !== 0) return { error: r.stderr.trim().slice(-200) };
   return r.stdout
     .split('\n')
-    .filter((l) => l.startsWith('felt_') && !/ 0$/.test(l))
+    .filter((l) => l.startsWith('felt_') && !l.includes('_bucket{') && !/ 0$/.test(l))
     .slice(0, 300);
 }
 

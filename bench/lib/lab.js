@@ -17,6 +17,7 @@ import { ManagedProcess, run } from './exec.js';
 export const RUN_ID = `fb${parseInt(randomBytes(3).toString('hex'), 16).toString(36).padStart(4, '0').slice(-4)}`;
 
 const liveLabs = new Set();
+let bailing = false;
 let labCounter = 0;
 
 export class Lab {
@@ -112,6 +113,9 @@ function killPids(text) {
   }
 }
 
+/** True once a signal or crash started the teardown: the run must not go on or write results. */
+export const aborting = () => bailing;
+
 export function disposeAllSync() {
   for (const lab of [...liveLabs]) lab.disposeSync();
 }
@@ -119,9 +123,14 @@ export function disposeAllSync() {
 /** Tears every live lab down on SIGINT/SIGTERM/crash, then exits with a conventional status. */
 export function installTeardownHandlers(log) {
   const bail = (why, status) => {
-    log(`\n${why}: tearing down ${liveLabs.size} lab(s)`);
+    if (bailing) return;
+    bailing = true;
+    log(`${why}: tearing down ${liveLabs.size} lab(s)`);
+    const exits = [...liveLabs].flatMap((lab) => lab.processes.map((p) => p.exited));
     disposeAllSync();
-    process.exit(status);
+    // Let Node reap the killed children (bounded) so none is left behind as a zombie.
+    const deadline = new Promise((resolve) => setTimeout(resolve, 2_000));
+    Promise.race([Promise.all(exits), deadline]).then(() => process.exit(status));
   };
   process.on('SIGINT', () => bail('SIGINT', 130));
   process.on('SIGTERM', () => bail('SIGTERM', 143));

@@ -86,9 +86,7 @@ export function markdownReport(report) {
     '',
     e2eTable(cases, plan),
     '',
-    '### Targets',
-    '',
-    targetsList(targets),
+    ...(cases.some((c) => c.group === 'felt') ? ['### Targets', '', targetsList(targets), ''] : []),
     ...(micro ? ['', '### Micro-benchmarks', '', microSection(micro)] : []),
     '',
   ].join('\n');
