@@ -1,18 +1,29 @@
 // The fixed label values every enum-labelled metric is initialised with ("avoid missing metrics").
+import type { DropReason } from '@felt/dataplane';
 import type { DatapathOp, Direction, EtcdOperation } from './sources.js';
 
-/** Documented drop reasons (ecosystem.md §1). Reasons the data plane reports beyond these are exported too. */
+/**
+ * The data plane's drop reasons (its DROP_REASONS, kept equal by a test; copied rather than imported so
+ * that reading metrics never loads the data plane). Reasons it reports beyond these are exported too.
+ */
 export const DROP_REASONS = [
-  'no_route',
-  'ttl_exceeded',
   'malformed',
+  'not_ipv4',
+  'no_route',
+  'own_subnet',
+  'ttl_exceeded',
+  'too_big',
+  'bad_vxlan_header',
+  'wrong_vni',
+  'wrong_dst_mac',
+  'bad_ethertype',
   'unknown_peer',
-  'mtu_exceeded',
+  'spoofed_source',
   'pool_exhausted',
   'queue_full',
   'socket_error',
   'tun_write_error',
-] as const;
+] as const satisfies readonly DropReason[];
 
 export const DIRECTIONS: readonly Direction[] = ['tx', 'rx'];
 export const DATAPATH_OPS: readonly DatapathOp[] = ['encap', 'decap'];

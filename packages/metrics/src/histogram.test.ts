@@ -23,6 +23,11 @@ describe('histogramSamples', () => {
     expect(samples.at(-1)).toEqual({ metricName: 'h_count', labels: {}, value: 2 });
   });
 
+  it('prints bounds without floating-point noise', () => {
+    const samples = histogramSamples('h', {}, { bounds: [0.1 + 0.2], counts: [0, 0], sum: 0 });
+    expect(samples[0].labels?.le).toBe(0.3);
+  });
+
   it('emptyBuckets gives zeros for every bound', () => {
     const samples = histogramSamples('h', {}, emptyBuckets([1, 2]));
     expect(samples.every((s) => s.value === 0)).toBe(true);

@@ -2,12 +2,21 @@
 import type { LabelSet, Sample } from './collector.js';
 import type { BucketCounts } from './sources.js';
 
+/** Bounds computed in floating point (1e-6 * 4 ** k) print without binary noise. */
+function leLabel(bound: number): number {
+  return Number(bound.toPrecision(12));
+}
+
 export function histogramSamples(name: string, labels: LabelSet, histogram: BucketCounts): Sample[] {
   const samples: Sample[] = [];
   let cumulative = 0;
   histogram.bounds.forEach((bound, i) => {
     cumulative += histogram.counts[i] ?? 0;
-    samples.push({ metricName: `${name}_bucket`, labels: { ...labels, le: bound }, value: cumulative });
+    samples.push({
+      metricName: `${name}_bucket`,
+      labels: { ...labels, le: leLabel(bound) },
+      value: cumulative,
+    });
   });
   cumulative += histogram.counts[histogram.bounds.length] ?? 0;
   samples.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: cumulative });

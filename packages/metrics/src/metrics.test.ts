@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { DROP_REASONS as DATAPLANE_DROP_REASONS } from '@felt/dataplane';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { DROP_REASONS } from './enums.js';
@@ -28,7 +29,7 @@ function snapshot(peers: PeerCounters[]): DataplaneSnapshot {
     peers,
     drops: {
       tx: { no_route: { packets: 3, bytes: 300 } },
-      rx: { spoofed_source: { packets: 1, bytes: 84 } },
+      rx: { future_reason: { packets: 1, bytes: 84 } },
     },
     underlayBytes: { tx: 5000, rx: 6000 },
     batchSize: {
@@ -178,8 +179,12 @@ describe('createMetrics exposition', () => {
     expect(value(after, 'felt_drop_bytes_total', { reason: 'no_route', direction: 'tx' })).toBe(300);
     expect(value(after, 'felt_drops_total', { reason: 'ttl_exceeded', direction: 'rx' })).toBe(0);
     // A reason outside the documented list is still exported, for both directions.
-    expect(value(after, 'felt_drops_total', { reason: 'spoofed_source', direction: 'rx' })).toBe(1);
-    expect(value(after, 'felt_drops_total', { reason: 'spoofed_source', direction: 'tx' })).toBe(0);
+    expect(value(after, 'felt_drops_total', { reason: 'future_reason', direction: 'rx' })).toBe(1);
+    expect(value(after, 'felt_drops_total', { reason: 'future_reason', direction: 'tx' })).toBe(0);
+  });
+
+  it('zero-initialises exactly the data plane drop reasons', () => {
+    expect([...DROP_REASONS]).toEqual([...DATAPLANE_DROP_REASONS]);
   });
 
   it('exports batch histograms as cumulative Prometheus histograms', async () => {
