@@ -60,3 +60,26 @@ export async function leasesInEtcd(etcd: EtcdServer, prefix = PREFIX): Promise<M
   }
   return map;
 }
+
+/** Records a peer watcher's events as short strings, in order. */
+export function recordPeerEvents(watcher: {
+  on(event: 'added' | 'removed', fn: (lease: Lease) => void): unknown;
+  on(event: 'changed', fn: (lease: Lease, previous: Lease) => void): unknown;
+}): string[] {
+  const events: string[] = [];
+  watcher.on('added', (l) => events.push(`added ${l.subnet} ${l.attrs.PublicIP}`));
+  watcher.on('changed', (l, p) =>
+    events.push(`changed ${l.subnet} ${p.attrs.PublicIP}->${l.attrs.PublicIP}`),
+  );
+  watcher.on('removed', (l) => events.push(`removed ${l.subnet}`));
+  return events;
+}
+
+/** A lease value as a udp Flannel node writes it. */
+export function udpLease(publicIp: string): string {
+  return JSON.stringify({ PublicIP: publicIp, PublicIPv6: null });
+}
+
+export function subnetsKey(key: string, prefix = PREFIX): string {
+  return `${prefix}/subnets/${key}`;
+}

@@ -1,6 +1,7 @@
-// The peer watcher: list every lease, then watch from the list revision + 1. When the watch ends
-// (disconnect, compaction, cancel) it lists again and emits only the difference, after a bounded
-// backoff (100 ms doubling to 5 s), so no event is lost or duplicated. Malformed values are skipped,
+// The peer watcher: list every lease, then watch from the list revision + 1. After a disconnect it
+// resumes from the last applied revision + 1; when that revision was compacted away (or the watch was
+// canceled) it lists again and emits only the difference. Retries back off from 100 ms to 5 s, so no
+// event is lost or duplicated and a dead etcd is not hammered. Malformed values are skipped,
 // logged once per key and counted.
 import { EventEmitter } from 'node:events';
 import type { IEvent, IWatchResponse } from 'etcd3';
@@ -70,15 +71,25 @@ export class SubnetWatch extends EventEmitter<PeerEvents> implements PeerWatcher
   private async run(): Promise<void> {
     const backoff = new Backoff(100, 5_000);
     const signal = this.abort.signal;
+    let needList = true;
     while (!signal.aborted) {
       try {
-        const listing = await listLeases(this.ctx);
-        if (signal.aborted) break;
-        this.applyListing(listing);
-        const reason = await this.watchFrom(BigInt(listing.revision) + 1n, backoff);
+        if (needList) {
+          const listing = await listLeases(this.ctx);
+          if (signal.aborted) break;
+          this.applyListing(listing);
+          needList = false;
+        }
+        const reason = await this.watchFrom(this.revision + 1n, backoff);
         if (reason === null) break;
         this.ctx.stats.watchRestarts[reason]++;
-        this.ctx.logger.info({ reason, revision: String(this.revision) }, 'lease watch ended; re-listing');
+        // After a disconnect etcd still has every event since our revision; after a compaction or a
+        // cancel it may not, so only a fresh list (diffed against what we told) is exact.
+        needList = reason !== 'disconnected';
+        this.ctx.logger.info(
+          { reason, revision: String(this.revision), relist: needList },
+          'lease watch ended',
+        );
       } catch (err) {
         if (this.failureStreak++ === 0) {
           this.ctx.logger.warn({ err: (err as Error).message }, 'cannot list leases; retrying with backoff');
@@ -114,7 +125,10 @@ export class SubnetWatch extends EventEmitter<PeerEvents> implements PeerWatcher
       watcher.on('disconnected', () => finish('disconnected'));
       watcher.on('error', (err: Error) => {
         this.ctx.stats.etcdErrors.watch++;
-        const compacted = /compact/i.test(err.message);
+        // etcd 3.4 cancels a watch below the compaction horizon with compact_revision set and no
+        // reason text, which etcd3 surfaces as "Watcher canceled: " with nothing after it.
+        const cancelReason = err.message.replace(/^Watcher canceled:\s*/, '');
+        const compacted = cancelReason === '' || /compact/i.test(cancelReason);
         this.ctx.logger.info(
           { err: err.message },
           compacted ? 'lease watch fell behind compaction' : 'lease watch canceled',
@@ -141,9 +155,13 @@ export class SubnetWatch extends EventEmitter<PeerEvents> implements PeerWatcher
   }
 
   private applyWatchResponse(res: IWatchResponse & { events?: IEvent[] }): void {
-    for (const ev of res.events ?? []) this.applyEvent(ev);
-    const headerRevision = BigInt(res.header.revision);
-    if (headerRevision > this.revision) this.revision = headerRevision;
+    const events = res.events ?? [];
+    for (const ev of events) this.applyEvent(ev);
+    // Resume point: a batch of a watcher still catching up carries the store's current revision in its
+    // header although later events are pending, so trust the header only for event-less progress reports.
+    const last =
+      events.length > 0 ? BigInt(events[events.length - 1]!.kv.mod_revision) : BigInt(res.header.revision);
+    if (last > this.revision) this.revision = last;
     this.ctx.stats.peers = this.view.size;
     this.hooks.onApplied?.();
   }
