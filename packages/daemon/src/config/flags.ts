@@ -35,6 +35,7 @@ export interface DaemonConfig {
   subnetLeaseTtlSeconds: number;
   ipMasq: boolean;
   iptablesResyncSeconds: number;
+  iptablesForwardRules: boolean;
   healthzIp: string;
   /** 0 = no separate healthz listener. */
   healthzPort: number;
@@ -184,6 +185,14 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'seconds between checks that the iptables rules are all in place',
     key: 'iptablesResyncSeconds',
     parse: integerIn(1, 3600, 'seconds'),
+  }),
+  flag({
+    name: 'iptables-forward-rules',
+    boolean: true,
+    default: true,
+    help: 'ACCEPT overlay traffic in the FORWARD chain (for hosts whose FORWARD policy is DROP)',
+    key: 'iptablesForwardRules',
+    parse: parseBoolean,
   }),
   flag({
     name: 'healthz-ip',

@@ -51,6 +51,7 @@ describe('loadConfig defaults', () => {
       subnetLeaseTtlSeconds: 86400,
       ipMasq: false,
       iptablesResyncSeconds: 5,
+      iptablesForwardRules: true,
       healthzIp: '0.0.0.0',
       healthzPort: 0,
       metricsAddr: { host: '127.0.0.1', port: 9465 },

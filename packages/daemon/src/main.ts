@@ -1,0 +1,148 @@
+// feltd's entry point: parse the config, wire registry, data plane, host setup, metrics and HTTP into
+// the lifecycle, and own the process (signals, deadlines, exit codes: 0 clean, 1 failure, 2 bad config).
+import { Dataplane } from '@felt/dataplane';
+import { createMetrics } from '@felt/metrics';
+import { SubnetRegistry } from '@felt/registry';
+import { ConfigError } from './config/errors.js';
+import type { DaemonConfig } from './config/flags.js';
+import { helpText } from './config/help.js';
+import { loadConfig } from './config/load.js';
+import { Daemon } from './daemon.js';
+import { createCommandRunner } from './exec.js';
+import { TunHost } from './host/tun-setup.js';
+import { systemUnderlay } from './host/underlay.js';
+import { type HttpServers, startHttpServers } from './http/index.js';
+import { IptablesManager } from './iptables/manager.js';
+import { createLogger } from './logger.js';
+import { metricsSnapshot } from './metrics-adapter.js';
+import { DaemonState } from './state.js';
+import { daemonVersion } from './version.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_BAD_CONFIG = 2;
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let config: DaemonConfig;
+  try {
+    const result = loadConfig(argv, env);
+    if (result.kind === 'help') {
+      process.stdout.write(helpText());
+      return EXIT_OK;
+    }
+    if (result.kind === 'version') {
+      process.stdout.write(`feltd ${daemonVersion()}\n`);
+      return EXIT_OK;
+    }
+    config = result.config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return EXIT_BAD_CONFIG;
+  }
+  return run(config);
+}
+
+async function run(config: DaemonConfig): Promise<number> {
+  const version = daemonVersion();
+  const logger = createLogger(config.logLevel);
+  const state = new DaemonState(config, version);
+  logger.info({ version, node: process.version, config: state.redactedConfig() }, 'starting feltd');
+
+  const runCommand = createCommandRunner();
+  const registry = new SubnetRegistry({
+    endpoints: config.etcdEndpoints,
+    prefix: config.etcdPrefix,
+    tls: tlsOptions(config),
+    ...(config.etcdUsername !== null
+      ? { auth: { username: config.etcdUsername, password: config.etcdPassword ?? '' } }
+      : {}),
+    logger: logger.child({ component: 'registry' }),
+    leaseTtlSeconds: config.subnetLeaseTtlSeconds,
+    renewMarginSeconds: config.subnetLeaseRenewMarginMinutes * 60,
+  });
+  const dataplaneLogger = logger.child({ component: 'dataplane' });
+
+  let finish: (code: number) => void = () => {};
+  const finished = new Promise<number>((resolve) => {
+    finish = resolve;
+  });
+  let shuttingDown = false;
+  const daemon: Daemon = new Daemon({
+    config,
+    state,
+    logger,
+    registry,
+    startDataplane: (dataplaneConfig) => Dataplane.start(dataplaneConfig, { logger: dataplaneLogger }),
+    underlay: systemUnderlay(runCommand),
+    tunHost: new TunHost(runCommand, logger),
+    iptables: new IptablesManager({ run: runCommand, logger }),
+    onFatal: (error) => void shutdown(`fatal: ${error.message}`, EXIT_FAILURE, error),
+  });
+
+  const metrics = createMetrics({
+    maxPeers: config.metricsMaxPeers,
+    build: { version },
+    backend: () => state.network?.backend.type ?? null,
+    tunMtu: () => state.tunMtu,
+    dataplane: () => {
+      const snapshot = daemon.dataplane?.snapshot();
+      return snapshot ? metricsSnapshot(snapshot) : null;
+    },
+    registryStats: () => registry.stats(),
+  });
+
+  let http: HttpServers | null = null;
+  const shutdown = async (reason: string, code: number, error?: unknown): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    if (code === EXIT_OK) logger.info({ reason }, 'shutting down');
+    else logger.error({ reason, err: error }, 'shutting down after a failure');
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting now');
+      finish(EXIT_FAILURE);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    await daemon.stop().catch((stopError: unknown) => logger.error({ err: stopError }, 'stop failed'));
+    await http?.close().catch(() => {});
+    clearTimeout(deadline);
+    logger.info({ code }, 'stopped');
+    finish(code);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM', EXIT_OK));
+  process.once('SIGINT', () => void shutdown('SIGINT', EXIT_OK));
+
+  try {
+    http = await startHttpServers({
+      metricsAddr: config.metricsAddr,
+      healthzIp: config.healthzIp,
+      healthzPort: config.healthzPort,
+      readiness: () => state.readiness(),
+      metrics: metrics.registry,
+      logger: logger.child({ component: 'http' }),
+    });
+  } catch (error) {
+    await shutdown('cannot serve HTTP', EXIT_FAILURE, error);
+    return finished;
+  }
+
+  daemon.start().catch((error: unknown) => {
+    if (shuttingDown) return;
+    const code = (error as { code?: string }).code;
+    void shutdown(
+      `start-up failed${code ? ` (${code})` : ''}: ${(error as Error).message}`,
+      EXIT_FAILURE,
+      error,
+    );
+  });
+  return finished;
+}
+
+function tlsOptions(config: DaemonConfig) {
+  const tls = {
+    ...(config.etcdCaFile !== null ? { caFile: config.etcdCaFile } : {}),
+    ...(config.etcdCertFile !== null ? { certFile: config.etcdCertFile } : {}),
+    ...(config.etcdKeyFile !== null ? { keyFile: config.etcdKeyFile } : {}),
+  };
+  return Object.keys(tls).length > 0 ? tls : undefined;
+}

@@ -1,0 +1,77 @@
+// feltd as a process: start-up to 'ready', readiness, restart keeping the TUN, TUN deleted under it,
+// SIGTERM within the deadline. Two nodes of the cluster harness, udp backend.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster } from '../harness/cluster.js';
+import { sh, waitFor } from '../harness/netns.js';
+
+let cluster: Cluster;
+
+beforeAll(async () => {
+  cluster = await Cluster.create({ nodes: 2, backend: 'udp' });
+});
+afterAll(() => cluster?.dispose());
+
+function logLines(index: number): Record<string, unknown>[] {
+  const output = cluster.node(index).feltd?.output() ?? '';
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe('feltd', () => {
+  it("logs JSON lines with level labels, the redacted config and 'ready'", () => {
+    const lines = logLines(0);
+    const starting = lines.find((line) => line.msg === 'starting feltd');
+    expect(starting?.level).toBe('info');
+    expect((starting?.config as Record<string, unknown> | undefined)?.tunName).toBe('felt0');
+    const ready = lines.find((line) => line.msg === 'ready');
+    expect(ready?.subnet).toBe(cluster.node(0).subnet?.subnet);
+  });
+
+  it('configures the TUN: .0/32, MTU underlay − 28, route of the cluster network', async () => {
+    const { netns, subnet } = cluster.node(0);
+    const address = await sh('ip', ['-4', '-o', 'addr', 'show', 'dev', 'felt0'], { netns });
+    expect(address.stdout).toContain(`${subnet?.subnet.split('/')[0]}/32`);
+    const link = JSON.parse((await sh('ip', ['-j', 'link', 'show', 'dev', 'felt0'], { netns })).stdout)[0];
+    const underlay = JSON.parse((await sh('ip', ['-j', 'link', 'show', 'dev', 'eth0'], { netns })).stdout)[0];
+    expect(link.mtu).toBe(underlay.mtu - 28);
+    const route = await sh('ip', ['-4', 'route', 'show', 'exact', '10.244.0.0/16'], { netns });
+    expect(route.stdout).toContain('dev felt0');
+  });
+
+  it('forwards pod to pod across nodes', async () => {
+    const [a] = cluster.node(0).pods;
+    const [b] = cluster.node(1).pods;
+    expect(await cluster.ping(a, b.ip, 3)).toBe(true);
+  });
+
+  it('recreates a TUN device deleted under it and keeps forwarding', async () => {
+    const { netns } = cluster.node(1);
+    await sh('ip', ['link', 'del', 'felt0'], { netns });
+    await waitFor(
+      'a TUN recreated log line',
+      () => logLines(1).some((line) => line.msg === 'TUN device and data plane restored'),
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    const [a] = cluster.node(0).pods;
+    const [b] = cluster.node(1).pods;
+    expect(await cluster.ping(a, b.ip, 2)).toBe(true);
+  });
+
+  it('restarts keeping its lease, TUN and routes; SIGTERM exits 0 quickly', async () => {
+    const before = cluster.node(0).subnet?.subnet;
+    const started = Date.now();
+    expect(await cluster.stopNode(0)).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const { netns } = cluster.node(0);
+    // Between the processes the persistent device and its route stay.
+    const route = await sh('ip', ['-4', 'route', 'show', 'exact', '10.244.0.0/16'], { netns });
+    expect(route.stdout).toContain('dev felt0');
+    await cluster.startNode(0);
+    expect(cluster.node(0).subnet?.subnet).toBe(before);
+    const [a] = cluster.node(0).pods;
+    const [b] = cluster.node(1).pods;
+    expect(await cluster.ping(a, b.ip, 2)).toBe(true);
+  });
+});
