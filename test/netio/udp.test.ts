@@ -216,6 +216,12 @@ describe('batched UDP on loopback', () => {
       received += receiver.recv(0, 8);
     });
     poller.start(PollEvents.READABLE);
+    expect(() => createPoller(receiver.fd, () => {})).toThrow(
+      expect.objectContaining({ code: 'NETIO_BAD_ARGUMENT' }),
+    );
+    expect(() => createPoller(1_000_000, () => {})).toThrow(
+      expect.objectContaining({ code: 'NETIO_SYSCALL', syscall: 'uv_poll_init' }),
+    );
     for (let i = 0; i < 5; i++) stage(out, i, payloadFor(i), '127.0.0.1', receiver.localPort);
     expect(sender.send(0, 5)).toBe(5);
     await waitFor('5 datagrams via the poller', () => received === 5, { timeoutMs: 5_000 });
@@ -273,6 +279,19 @@ describe('batched UDP on loopback', () => {
     expect(sender.send(1, 1)).toBe(1);
     const [first] = await receive(receiver, inbound, 1);
     expect(first.payload.toString()).toBe('three');
+  });
+
+  it('memory on a plain ArrayBuffer that was transferred away (detached) is refused, not used', () => {
+    const socket = openSocket({ family: 4, address: '127.0.0.1', port: 0 });
+    const buffer = new ArrayBuffer(4096);
+    const meta = new Int32Array(MSG_STRIDE);
+    socket.attach(new Uint8Array(buffer), meta);
+    meta[MSG_LENGTH] = 100;
+    expect(socket.recv(0, 1)).toBe(0);
+    structuredClone(buffer, { transfer: [buffer] });
+    expect(buffer.byteLength).toBe(0);
+    expect(() => socket.recv(0, 1)).toThrow(expect.objectContaining({ code: 'NETIO_BAD_ARGUMENT' }));
+    expect(() => socket.send(0, 1)).toThrow(expect.objectContaining({ code: 'NETIO_BAD_ARGUMENT' }));
   });
 
   it('a closed socket throws NETIO_CLOSED and close() is idempotent', () => {

@@ -6,7 +6,8 @@ Instance& GetInstance(Napi::Env env) { return *env.GetInstanceData<Instance>(); 
 
 namespace {
 
-[[noreturn]] void Throw(Napi::Env env, Napi::Value code, int err, const char* syscall, const std::string& detail) {
+[[noreturn]] void Throw(Napi::Env env, Napi::Value code, int err, const char* syscall,
+                        const std::string& detail) {
   Instance& instance = GetInstance(env);
   if (!instance.createError.IsEmpty()) {
     Napi::Value error = instance.createError.Call(

@@ -44,34 +44,26 @@ class BatchMemory {
  public:
   void Attach(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    napi_value memory = info[0];
-    napi_value meta = info[1];
-    napi_typedarray_type type;
-    size_t length;
-    void* data;
-    napi_value memoryBuffer, metaBuffer;
-    bool isTyped = false;
-    napi_is_typedarray(env, memory, &isTyped);
-    if (!isTyped || napi_get_typedarray_info(env, memory, &type, &length, &data, &memoryBuffer, nullptr) != napi_ok ||
-        type != napi_uint8_array) {
+    void* memoryData;
+    size_t memoryLength;
+    napi_value memoryBuffer;
+    if (!TypedView(env, info[0], napi_uint8_array, &memoryData, &memoryLength, &memoryBuffer)) {
       ThrowBadArgument(env, "attach: memory must be a Uint8Array");
     }
-    uint8_t* memoryData = static_cast<uint8_t*>(data);
-    size_t memoryLength = length;
-    isTyped = false;
-    napi_is_typedarray(env, meta, &isTyped);
-    if (!isTyped || napi_get_typedarray_info(env, meta, &type, &length, &data, &metaBuffer, nullptr) != napi_ok ||
-        type != napi_int32_array) {
+    void* metaData;
+    size_t metaLength;
+    napi_value metaBuffer;
+    if (!TypedView(env, info[1], napi_int32_array, &metaData, &metaLength, &metaBuffer)) {
       ThrowBadArgument(env, "attach: meta must be an Int32Array");
     }
     if (memoryLength > INT32_MAX) ThrowBadArgument(env, "attach: memory is larger than 2 GiB - 1");
     if (memoryData == nullptr && memoryLength > 0) ThrowBadArgument(env, "attach: memory is detached");
-    memory_ = memoryData;
+    memory_ = static_cast<uint8_t*>(memoryData);
     memoryLength_ = memoryLength;
-    meta_ = static_cast<int32_t*>(data);
-    recordCount_ = length / kStride;
-    memoryRef_ = Napi::Persistent(Napi::Value(env, memory));
-    metaRef_ = Napi::Persistent(Napi::Value(env, meta));
+    meta_ = static_cast<int32_t*>(metaData);
+    recordCount_ = metaLength / kStride;
+    memoryRef_ = Napi::Persistent(info[0]);
+    metaRef_ = Napi::Persistent(info[1]);
     memoryBuffer_ = DetachableBuffer(env, memoryBuffer);
     metaBuffer_ = DetachableBuffer(env, metaBuffer);
     attached_ = true;
@@ -93,7 +85,8 @@ class BatchMemory {
 
   // Checks one record's [offset, offset + length) against the memory region; returns its start.
   uint8_t* Slice(Napi::Env env, int32_t offset, int32_t length, uint32_t record) const {
-    if (offset < 0 || length < 0 || static_cast<uint64_t>(offset) + static_cast<uint64_t>(length) > memoryLength_) {
+    if (offset < 0 || length < 0 ||
+        static_cast<uint64_t>(offset) + static_cast<uint64_t>(length) > memoryLength_) {
       ThrowBadArgument(env, "record " + std::to_string(record) + ": offset " + std::to_string(offset) +
                                 " + length " + std::to_string(length) + " is outside memory (" +
                                 std::to_string(memoryLength_) + " bytes)");
@@ -102,6 +95,16 @@ class BatchMemory {
   }
 
  private:
+  // A typed array of `type`: its data pointer, element count and underlying (Shared)ArrayBuffer.
+  static bool TypedView(Napi::Env env, napi_value value, napi_typedarray_type type, void** data,
+                        size_t* length, napi_value* buffer) {
+    bool isTyped = false;
+    napi_typedarray_type actual;
+    if (napi_is_typedarray(env, value, &isTyped) != napi_ok || !isTyped) return false;
+    return napi_get_typedarray_info(env, value, &actual, length, data, buffer, nullptr) == napi_ok &&
+           actual == type;
+  }
+
   // A plain ArrayBuffer can be detached later; a SharedArrayBuffer cannot (napi_is_arraybuffer is false).
   static Napi::Reference<Napi::Value> DetachableBuffer(Napi::Env env, napi_value buffer) {
     bool isArrayBuffer = false;

@@ -64,7 +64,8 @@ Poller::Poller(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Poller>(info) 
   if (napi_add_async_cleanup_hook(env, OnTeardown, watch, &watch->cleanupHook) != napi_ok) {
     // Without the hook the handle could outlive the loop: close it now and report.
     watch->closing = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(&watch->handle), [](uv_handle_t* h) { delete reinterpret_cast<PollWatch*>(h); });
+    uv_close(reinterpret_cast<uv_handle_t*>(&watch->handle),
+             [](uv_handle_t* h) { delete reinterpret_cast<PollWatch*>(h); });
     ThrowErrno(env, 0, "napi_add_async_cleanup_hook");
   }
   watch->owner = this;

@@ -89,7 +89,9 @@ Udp::Udp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Udp>(info) {
     }
     SetBufferSize(env, fd, SO_RCVBUFFORCE, SO_RCVBUF, options.Get("recvBufferSize"), "recvBufferSize");
     SetBufferSize(env, fd, SO_SNDBUFFORCE, SO_SNDBUF, options.Get("sendBufferSize"), "sendBufferSize");
-    if (bind(fd, &local.any, localLength) < 0) ThrowErrno(env, errno, "bind", address + " port " + std::to_string(port));
+    if (bind(fd, &local.any, localLength) < 0) {
+      ThrowErrno(env, errno, "bind", address + " port " + std::to_string(port));
+    }
   } catch (...) {
     close(fd);
     throw;
@@ -100,7 +102,8 @@ Udp::Udp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Udp>(info) {
   int localPort = ntohs(family_ == AF_INET ? bound.v4.sin_port : bound.v6.sin6_port);
   // GRO is optional (Linux 5.0+ for UDP sockets): report whether the kernel took it.
   int one = 1;
-  bool gro = options.Get("gro").ToBoolean().Value() && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+  bool gro =
+      options.Get("gro").ToBoolean().Value() && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
   bool gso = IntOption(fd, SOL_UDP, UDP_SEGMENT) >= 0;
   fd_ = fd;
 
@@ -171,7 +174,9 @@ Napi::Value Udp::Recv(const Napi::CallbackInfo& info) {
     record[kLength] = (header.msg_flags & MSG_TRUNC) ? -EMSGSIZE : static_cast<int32_t>(messages_[i].msg_len);
     const PeerAddress& peer = peers_[i];
     if (peer.any.sa_family == AF_INET6) {
-      for (int word = 0; word < 4; word++) record[kAddr + word] = static_cast<int32_t>(ntohl(peer.v6.sin6_addr.s6_addr32[word]));
+      for (int word = 0; word < 4; word++) {
+        record[kAddr + word] = static_cast<int32_t>(ntohl(peer.v6.sin6_addr.s6_addr32[word]));
+      }
       record[kPort] = ntohs(peer.v6.sin6_port);
     } else {
       record[kAddr] = static_cast<int32_t>(ntohl(peer.v4.sin_addr.s_addr));
@@ -179,7 +184,8 @@ Napi::Value Udp::Recv(const Napi::CallbackInfo& info) {
       record[kPort] = ntohs(peer.v4.sin_port);
     }
     int32_t segment = 0;
-    for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(const_cast<msghdr*>(&header), cmsg)) {
+    msghdr* parsed = const_cast<msghdr*>(&header);
+    for (cmsghdr* cmsg = CMSG_FIRSTHDR(parsed); cmsg != nullptr; cmsg = CMSG_NXTHDR(parsed, cmsg)) {
       if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO) {
         int size;
         std::memcpy(&size, CMSG_DATA(cmsg), sizeof(size));
@@ -200,9 +206,11 @@ Napi::Value Udp::Send(const Napi::CallbackInfo& info) {
     uint32_t index = batch.first + i;
     int32_t port = record[kPort];
     int32_t segment = record[kSegment];
-    if (port < 0 || port > 65535) ThrowBadArgument(env, "send: record " + std::to_string(index) + " has port " + std::to_string(port));
+    if (port < 0 || port > 65535) {
+      ThrowBadArgument(env, "send: record " + std::to_string(index) + " has port " + std::to_string(port));
+    }
     if (segment < 0 || segment > 65535) {
-      ThrowBadArgument(env, "send: record " + std::to_string(index) + " has segment size " + std::to_string(segment));
+      ThrowBadArgument(env, "send: record " + std::to_string(index) + ": segment " + std::to_string(segment));
     }
     int32_t length = record[kLength];
     slices_[i].iov_base = memory_.Slice(env, record[kOffset], length, index);
@@ -218,7 +226,9 @@ Napi::Value Udp::Send(const Napi::CallbackInfo& info) {
       std::memset(&peer.v6, 0, sizeof(peer.v6));
       peer.v6.sin6_family = AF_INET6;
       peer.v6.sin6_port = htons(static_cast<uint16_t>(port));
-      for (int word = 0; word < 4; word++) peer.v6.sin6_addr.s6_addr32[word] = htonl(static_cast<uint32_t>(record[kAddr + word]));
+      for (int word = 0; word < 4; word++) {
+        peer.v6.sin6_addr.s6_addr32[word] = htonl(static_cast<uint32_t>(record[kAddr + word]));
+      }
       header.msg_namelen = sizeof(peer.v6);
     }
     if (segment > 0) {

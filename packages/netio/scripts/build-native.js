@@ -1,7 +1,7 @@
 // Builds the addon with node-gyp against the headers of the Node that runs this script, so no
 // header download is ever needed (the machine has no network beyond the package registries).
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,5 +18,8 @@ if (existsSync(path.join(nodeDir, 'include', 'node', 'node_api.h'))) args.push(`
 const run = (verb) =>
   execFileSync(process.execPath, [nodeGyp, verb, ...args], { cwd: packageDir, stdio: 'inherit' });
 
-if (!existsSync(path.join(packageDir, 'build', 'config.gypi'))) run('configure');
+// Configure again when binding.gyp changed since the last configure (e.g. a new source file).
+const configGypi = path.join(packageDir, 'build', 'config.gypi');
+const stale = () => statSync(path.join(packageDir, 'binding.gyp')).mtimeMs > statSync(configGypi).mtimeMs;
+if (!existsSync(configGypi) || stale()) run('configure');
 run('build');

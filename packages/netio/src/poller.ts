@@ -1,9 +1,10 @@
+import { createNetioError } from './errors.js';
 import { loadNative, type NativePoller } from './load.js';
 import type { Poller } from './types.js';
 
 // Pollers by fd on this thread, so closing a handle can close its watchers first: libuv must never
 // watch an fd number that was closed (and possibly reused).
-const pollersByFd = new Map<number, Set<FdPoller>>();
+const pollersByFd = new Map<number, FdPoller>();
 
 class FdPoller implements Poller {
   readonly #native: NativePoller;
@@ -11,11 +12,18 @@ class FdPoller implements Poller {
   #closed = false;
 
   constructor(fd: number, callback: (events: number) => void) {
+    // libuv misbehaves with two watchers on one fd in one loop.
+    if (pollersByFd.has(fd)) {
+      throw createNetioError(
+        'NETIO_BAD_ARGUMENT',
+        0,
+        '',
+        `createPoller: fd ${fd} already has a Poller on this thread`,
+      );
+    }
     this.#native = new (loadNative().Poller)(fd, callback);
     this.#fd = fd;
-    const set = pollersByFd.get(fd) ?? new Set<FdPoller>();
-    set.add(this);
-    pollersByFd.set(fd, set);
+    pollersByFd.set(fd, this);
   }
 
   start(events: number): void {
@@ -30,9 +38,7 @@ class FdPoller implements Poller {
     if (this.#closed) return;
     this.#closed = true;
     this.#native.close();
-    const set = pollersByFd.get(this.#fd);
-    set?.delete(this);
-    if (set?.size === 0) pollersByFd.delete(this.#fd);
+    if (pollersByFd.get(this.#fd) === this) pollersByFd.delete(this.#fd);
   }
 }
 
@@ -44,9 +50,7 @@ export function createPoller(fd: number, callback: (events: number) => void): Po
   return new FdPoller(fd, callback);
 }
 
-/** Closes every Poller on `fd` (called before the fd itself is closed). */
+/** Closes the Poller on `fd`, if any (called before the fd itself is closed). */
 export function closePollersOn(fd: number): void {
-  const set = pollersByFd.get(fd);
-  if (!set) return;
-  for (const poller of [...set]) poller.close();
+  pollersByFd.get(fd)?.close();
 }
