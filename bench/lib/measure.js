@@ -108,6 +108,7 @@ export async function pingRun(lab, { a, b }, count) {
   const rtts = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000);
   if (rtts.length === 0) throw codeError('BENCH_PING_FAILED', `no ping replies: ${r.stdout.slice(-300)}`);
   return {
+    rtts,
     p50Us: percentile(rtts, 50),
     p99Us: percentile(rtts, 99),
     replies: rtts.length,

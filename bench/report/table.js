@@ -23,7 +23,7 @@ function e2eRow(c) {
 
 export function e2eTable(cases, plan) {
   return [
-    `| case | TCP Gbit/s, median (min–max of ${plan.reps}) | TCP × bare | TCP × kernel vxlan | UDP 64 B kpps received (loss) | pps × kernel vxlan | RTT p50 / p99 µs | tunnel CPU, cores (A+B) | cores per Gbit/s |`,
+    `| case | TCP Gbit/s, median (min–max of ${plan.rounds}) | TCP × bare | TCP × kernel vxlan | UDP 64 B kpps received (loss) | pps × kernel vxlan | RTT p50 / p99 µs | tunnel CPU, cores (A+B) | cores per Gbit/s |`,
     '|---|---|---|---|---|---|---|---|---|',
     ...cases.map(e2eRow),
   ].join('\n');
@@ -41,7 +41,7 @@ export function targetsList(targets) {
 
 /** Numeric fields of one micro-benchmark result row, at most six, formatted compactly. */
 function microRow(row) {
-  const name = row.name ?? row.task ?? row.id ?? row.label ?? '?';
+  const name = row.label ?? row.name ?? row.task ?? row.id ?? '?';
   const numbers = Object.entries(row)
     .filter(([, v]) => typeof v === 'number')
     .slice(0, 6)
@@ -66,8 +66,10 @@ export function microSection(entries) {
     }
     const rows = rowsOf(e.data)?.filter((r) => r && typeof r === 'object');
     if (rows?.length) {
+      const unit = typeof e.data.unit === 'string' ? `, ${e.data.unit}` : '';
+      const notes = Array.isArray(e.data.notes) ? e.data.notes.map((n) => `\n- ${n}`).join('') : '';
       parts.push(
-        `\n\`${e.file}\` (${e.seconds.toFixed(0)} s)\n\n| benchmark | result |\n|---|---|\n${rows.map(microRow).join('\n')}`,
+        `\n\`${e.file}\` (${e.seconds.toFixed(0)} s${unit})\n\n| benchmark | result |\n|---|---|\n${rows.map(microRow).join('\n')}\n${notes}`,
       );
     } else {
       parts.push(`- \`${e.file}\`: \`${JSON.stringify(e.data).slice(0, 400)}\``);
@@ -82,7 +84,7 @@ export function markdownReport(report) {
     `## felt end-to-end benchmark, ${report.date}`,
     '',
     `${machineSummary(machine)}; node ${machine.versions.node}, iperf3 ${machine.versions.iperf3?.split(' ')[1] ?? '?'}.`,
-    `Two network namespaces on a veth pair (MTU 1500), pod /32s on loopback; TCP: iperf3 -C cubic, 1 stream, ${plan.seconds} s × ${plan.reps}; UDP: iperf3 -u -l 64 -b 0, ${plan.seconds} s × ${plan.reps}; RTT: ${plan.pings} pings at 10 ms.${plan.quick ? ' **Quick mode: indicative only.**' : ''}`,
+    `Two network namespaces on a veth pair (MTU 1500), pod /32s on loopback; TCP: iperf3 -C cubic, 1 stream, ${plan.seconds} s × ${plan.rounds}; UDP: iperf3 -u -l 64 -b 0, ${plan.seconds} s × ${plan.rounds}; RTT: ${plan.pings} pings at 10 ms; cases interleaved round by round, each in fresh namespaces.${plan.quick ? ' **Quick mode: indicative only.**' : ''}`,
     '',
     e2eTable(cases, plan),
     '',
