@@ -74,4 +74,44 @@ describe('feltd', () => {
     const [b] = cluster.node(1).pods;
     expect(await cluster.ping(a, b.ip, 2)).toBe(true);
   });
+
+  it('keeps forwarding while etcd is down and reports etcd reachability', async () => {
+    const [a] = cluster.node(0).pods;
+    const [b] = cluster.node(1).pods;
+    await cluster.etcd.kill();
+    try {
+      await waitFor(
+        'etcd unreachable log',
+        () => logLines(0).some((line) => line.msg?.toString().startsWith('etcd unreachable')),
+        {
+          timeoutMs: 20_000,
+          intervalMs: 200,
+        },
+      );
+      expect(await cluster.ping(a, b.ip, 2)).toBe(true);
+      expect(await cluster.readyz(0)).toBe(200);
+    } finally {
+      await cluster.etcd.restart();
+    }
+    await waitFor(
+      'etcd reachable log',
+      () => logLines(0).some((line) => line.msg === 'etcd reachable again'),
+      {
+        timeoutMs: 20_000,
+        intervalMs: 200,
+      },
+    );
+  });
+
+  it('stops promptly on SIGTERM while still waiting for the network config', async () => {
+    const node = await cluster.addNode();
+    const feltd = cluster.spawnFeltd(node.index, [
+      ...cluster.feltdFlags(node),
+      '--etcd-prefix=/felt-test/empty',
+    ]);
+    await feltd.waitForOutput(/underlay selected/, 15_000);
+    const started = Date.now();
+    expect(await feltd.stop(5_000)).toBe(0);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
 });

@@ -61,6 +61,8 @@ export interface FlagSpec {
   help: string;
   /** Redacted in logs and in the config shown by the HTTP endpoints. */
   secret?: boolean;
+  /** How --help describes the default when the raw default says little (e.g. ''). */
+  defaultText?: string;
   /** Not listed by --help (test knobs). */
   hidden?: boolean;
   /** Key in DaemonConfig. */
@@ -133,7 +135,8 @@ export const FLAGS: readonly FlagSpec[] = [
     boolean: false,
     repeatable: true,
     default: '',
-    help: 'underlay interface name or IP, repeatable, first match wins (default: interface of the default route)',
+    help: 'underlay interface name or IPv4 address, first match wins',
+    defaultText: 'the interface of the default route, else the only non-loopback one',
     key: 'iface',
     parse: parseIfaceList,
   }),
@@ -141,7 +144,8 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'public-ip',
     boolean: false,
     default: '',
-    help: 'IPv4 address advertised to peers (default: the underlay interface address)',
+    help: 'IPv4 address advertised to peers',
+    defaultText: 'the underlay interface address',
     key: 'publicIp',
     parse: (raw) => (raw.trim() === '' ? null : parseIpv4(raw)),
   }),

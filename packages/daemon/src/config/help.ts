@@ -8,7 +8,7 @@ export function helpText(): string {
     const usage = spec.boolean
       ? `--${spec.name}`
       : `--${spec.name}=${spec.repeatable ? 'VALUE (repeatable)' : 'VALUE'}`;
-    const fallback = spec.boolean ? String(spec.default) : JSON.stringify(spec.default);
+    const fallback = spec.defaultText ?? (spec.boolean ? String(spec.default) : JSON.stringify(spec.default));
     rows.push([usage, `${spec.help} (default ${fallback}; env ${envName(spec.name)})`]);
   }
   rows.push([
