@@ -13,3 +13,4 @@ export type {
   TrafficCounter,
 } from './api.js';
 export { DataplaneError, DROP_REASONS } from './api.js';
+export { Dataplane } from './dataplane.js';

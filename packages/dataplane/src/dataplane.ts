@@ -1,0 +1,260 @@
+/**
+ * Dataplane: the main-thread handle of the forwarder. `start` validates the configuration, allocates
+ * the shared memory (packet pool, route table, counters) and starts the worker that owns the TUN
+ * device and the socket. Peers are programmed into the shared route table directly (no messages per
+ * change reach the worker); `snapshot` reads the shared counters.
+ */
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import {
+  type DataplaneConfig,
+  DataplaneError,
+  type DataplaneLogger,
+  type DataplaneOptions,
+  type DataplaneSnapshot,
+  DROP_REASONS,
+  type DropReason,
+  type PeerSpec,
+} from './api.js';
+import { type ResolvedConfig, resolveConfig } from './config.js';
+import { MAX_EXTRA_ROUTES } from './constants.js';
+import {
+  CounterReader,
+  countersByteLength,
+  OP_DECAP,
+  OP_ENCAP,
+  PEER_LAST_RECEIVE,
+  PEER_RX_BYTES,
+  PEER_RX_PACKETS,
+  PEER_TX_BYTES,
+  PEER_TX_PACKETS,
+} from './counters.js';
+import { DIRECTION_RX, DIRECTION_TX } from './drops.js';
+import { formatCidr } from './ipv4.js';
+import { PeerDirectory } from './peer-directory.js';
+import { BufferPool } from './pool.js';
+import { type PeerRecord, RouteTableWriter } from './route-table-writer.js';
+import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
+
+const STOP_TIMEOUT_MS = 5_000;
+
+const silentLogger: DataplaneLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Events: 'fatal' (DataplaneError DATAPLANE_FATAL) when forwarding stopped by itself, e.g. TUN deleted. */
+export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
+  /** The TUN interface name the kernel gave (the configured one, unless it had a %d pattern). */
+  readonly tunName: string;
+  private readonly resolved: ResolvedConfig;
+  private readonly worker: Worker;
+  private readonly logger: DataplaneLogger;
+  private readonly routes: RouteTableWriter;
+  private readonly counters: CounterReader;
+  private readonly pool: BufferPool;
+  private readonly peers: PeerDirectory;
+  private stopped = false;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    resolved: ResolvedConfig,
+    worker: Worker,
+    tunName: string,
+    shared: { routes: RouteTableWriter; counters: CounterReader; pool: BufferPool },
+    logger: DataplaneLogger,
+  ) {
+    super();
+    this.resolved = resolved;
+    this.worker = worker;
+    this.tunName = tunName;
+    this.routes = shared.routes;
+    this.counters = shared.counters;
+    this.pool = shared.pool;
+    this.logger = logger;
+    const c = resolved.config;
+    this.peers = new PeerDirectory(c.backend, resolved.maxPeers, resolved.settings.port, resolved.subnet);
+    worker.on('message', (message: FromWorker) => {
+      if (message.type === 'fatal') this.fail(message.code, message.message);
+    });
+    worker.on('error', (err) => this.fail('DATAPLANE_WORKER_ERROR', err.message));
+    worker.on('exit', (exitCode) => {
+      if (!this.stopping) this.fail('DATAPLANE_WORKER_EXIT', `worker exited with code ${exitCode}`);
+    });
+  }
+
+  /**
+   * Validates the configuration, opens the TUN device and the underlay socket in a new worker and
+   * starts forwarding. Rejects with DataplaneError (DATAPLANE_BAD_CONFIG, DATAPLANE_START_FAILED).
+   */
+  static async start(config: DataplaneConfig, options: DataplaneOptions = {}): Promise<Dataplane> {
+    const resolved = resolveConfig(config);
+    const logger = options.logger ?? silentLogger;
+    const routeMemory = new SharedArrayBuffer(resolved.layout.words * 4);
+    const counterMemory = new SharedArrayBuffer(countersByteLength(resolved.maxPeers));
+    const pool = new BufferPool({ slots: resolved.poolSlots, slotSize: resolved.slotSize });
+    const init: WorkerInit = {
+      tunName: config.tunName,
+      persistTun: config.persistTun,
+      backend: config.backend,
+      underlayAddress: config.underlayAddress,
+      settings: resolved.settings,
+      layout: resolved.layout,
+      routeMemory,
+      counterMemory,
+      poolMemory: pool.memory.buffer as SharedArrayBuffer,
+      poolControl: pool.control.buffer as SharedArrayBuffer,
+      poolSlots: resolved.poolSlots,
+      slotSize: resolved.slotSize,
+    };
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+    const tunName = await new Promise<string>((resolve, reject) => {
+      const failed = (message: string, cause?: unknown): void => {
+        void worker.terminate();
+        reject(
+          new DataplaneError('DATAPLANE_START_FAILED', `data plane did not start: ${message}`, { cause }),
+        );
+      };
+      worker.once('message', (message: FromWorker) => {
+        if (message.type === 'ready') resolve(message.tunName);
+        else if (message.type === 'start_failed') failed(`${message.code}: ${message.message}`, message);
+        else failed(`unexpected message ${message.type}`);
+      });
+      worker.once('error', (err) => failed(err.message, err));
+    });
+    const dataplane = new Dataplane(
+      resolved,
+      worker,
+      tunName,
+      {
+        routes: new RouteTableWriter(routeMemory, resolved.layout),
+        counters: new CounterReader(counterMemory),
+        pool,
+      },
+      logger,
+    );
+    logger.info(
+      { backend: config.backend, tun: tunName, subnet: config.subnet, network: config.network },
+      'data plane started',
+    );
+    return dataplane;
+  }
+
+  /** Adds or updates a peer (keyed by its subnet). Throws DATAPLANE_BAD_PEER / DATAPLANE_TOO_MANY_PEERS. */
+  upsertPeer(spec: PeerSpec): void {
+    this.assertRunning();
+    const { key, record } = this.peers.validate(spec);
+    if (!this.peers.get(key) && !this.routes.fits(record.subnet)) {
+      throw new DataplaneError('DATAPLANE_TOO_MANY_PEERS', `no room for another route like ${key}`);
+    }
+    const { entry, fresh } = this.peers.upsert(spec, key, record);
+    if (fresh) this.counters.resetPeer(entry.index);
+    this.routes.apply([[entry.index, record]], []);
+  }
+
+  /** Removes the peer with this subnet (no-op when unknown). */
+  removePeer(subnet: string): void {
+    this.assertRunning();
+    const entry = this.peers.get(subnet);
+    if (!entry) return;
+    const index = this.peers.remove(formatCidr(entry.record.subnet));
+    this.routes.apply([], [index]);
+  }
+
+  /**
+   * Replaces the whole peer set in one route-table update (peers not listed are removed). Validates
+   * every spec first: on an error nothing changes.
+   */
+  setPeers(all: PeerSpec[]): void {
+    this.assertRunning();
+    const wanted = new Map<string, { spec: PeerSpec; record: PeerRecord }>();
+    for (const spec of all) {
+      const { key, record } = this.peers.validate(spec);
+      wanted.set(key, { spec, record });
+    }
+    if (wanted.size > this.resolved.maxPeers) {
+      throw new DataplaneError(
+        'DATAPLANE_TOO_MANY_PEERS',
+        `more than maxPeers=${this.resolved.maxPeers} peers`,
+      );
+    }
+    const extras = [...wanted.values()].filter(({ record }) => !this.routes.isDirect(record.subnet)).length;
+    if (extras > MAX_EXTRA_ROUTES) {
+      throw new DataplaneError(
+        'DATAPLANE_TOO_MANY_PEERS',
+        `more than ${MAX_EXTRA_ROUTES} peers with odd subnets`,
+      );
+    }
+    const removals: number[] = [];
+    for (const entry of [...this.peers.entries()]) {
+      const key = formatCidr(entry.record.subnet);
+      if (!wanted.has(key)) removals.push(this.peers.remove(key));
+    }
+    const upserts: Array<[number, PeerRecord]> = [];
+    for (const [key, { spec, record }] of wanted) {
+      const { entry, fresh } = this.peers.upsert(spec, key, record);
+      if (fresh) this.counters.resetPeer(entry.index);
+      upserts.push([entry.index, record]);
+    }
+    this.routes.apply(upserts, removals);
+  }
+
+  /** Copies the shared counters (cheap; meant for every metrics scrape). */
+  snapshot(): DataplaneSnapshot {
+    const c = this.counters;
+    const drops = {} as DataplaneSnapshot['drops'];
+    DROP_REASONS.forEach((reason: DropReason, index) => {
+      drops[reason] = { tx: c.drop(index, DIRECTION_TX), rx: c.drop(index, DIRECTION_RX) };
+    });
+    const peers = [...this.peers.entries()].map((entry) => ({
+      subnet: formatCidr(entry.record.subnet),
+      publicIp: entry.spec.publicIp,
+      txPackets: c.peer(entry.index, PEER_TX_PACKETS),
+      txBytes: c.peer(entry.index, PEER_TX_BYTES),
+      rxPackets: c.peer(entry.index, PEER_RX_PACKETS),
+      rxBytes: c.peer(entry.index, PEER_RX_BYTES),
+      lastReceiveSeconds: c.peer(entry.index, PEER_LAST_RECEIVE),
+    }));
+    return {
+      backend: this.resolved.config.backend,
+      tunName: this.tunName,
+      tunMtu: this.resolved.settings.tunMtu,
+      peers,
+      drops,
+      underlayBytes: { tx: c.underlay(DIRECTION_TX), rx: c.underlay(DIRECTION_RX) },
+      pool: { free: this.pool.free, inUse: this.pool.inUse },
+      batches: {
+        encap: { size: c.histogram(OP_ENCAP, 'size'), durationSeconds: c.histogram(OP_ENCAP, 'duration') },
+        decap: { size: c.histogram(OP_DECAP, 'size'), durationSeconds: c.histogram(OP_DECAP, 'duration') },
+      },
+    };
+  }
+
+  /** Stops forwarding and closes the device (kept when persistTun) and the socket. Idempotent. */
+  stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopped = true;
+      this.stopping = new Promise<void>((resolve) => {
+        const timer = setTimeout(() => void this.worker.terminate(), STOP_TIMEOUT_MS);
+        this.worker.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        this.worker.postMessage({ type: 'stop' } satisfies ToWorker);
+      }).then(() => this.logger.info({ tun: this.tunName }, 'data plane stopped'));
+    }
+    return this.stopping;
+  }
+
+  private assertRunning(): void {
+    if (this.stopped) throw new DataplaneError('DATAPLANE_STOPPED', 'the data plane was stopped');
+  }
+
+  private fail(code: string, message: string): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stopping = this.worker.terminate().then(() => undefined);
+    const err = new DataplaneError('DATAPLANE_FATAL', `data plane stopped: ${code}: ${message}`, {
+      cause: { code },
+    });
+    this.logger.error({ code, message }, 'data plane failed');
+    this.emit('fatal', err);
+  }
+}

@@ -1,0 +1,26 @@
+/** Messages between the Dataplane (main thread) and its worker. Rare events only, never per packet. */
+import type { ForwarderSettings } from './forwarder-state.js';
+import type { RouteTableLayout } from './route-table.js';
+
+export interface WorkerInit {
+  tunName: string;
+  persistTun: boolean;
+  backend: 'udp' | 'vxlan' | 'ipip';
+  underlayAddress: string;
+  settings: ForwarderSettings;
+  layout: RouteTableLayout;
+  routeMemory: SharedArrayBuffer;
+  counterMemory: SharedArrayBuffer;
+  poolMemory: SharedArrayBuffer;
+  poolControl: SharedArrayBuffer;
+  poolSlots: number;
+  slotSize: number;
+}
+
+export type ToWorker = { type: 'stop' };
+
+export type FromWorker =
+  | { type: 'ready'; tunName: string }
+  | { type: 'start_failed'; code: string; message: string }
+  | { type: 'fatal'; code: string; message: string }
+  | { type: 'stopped' };
