@@ -23,14 +23,33 @@ function ipv4Number(subnet: string): number {
     .reduce((n, octet) => n * 256 + Number(octet), 0);
 }
 
+const TTL_QUERIES_IN_FLIGHT = 16;
+
+/** Remaining TTL per etcd lease ID, asked once per ID, a few at a time. */
+async function leaseTtls(store: FeltctlStore, ids: Iterable<string>): Promise<Map<string, number | null>> {
+  const pending = [...new Set(ids)].filter((id) => id !== '0');
+  const ttls = new Map<string, number | null>();
+  for (let i = 0; i < pending.length; i += TTL_QUERIES_IN_FLIGHT) {
+    const batch = pending.slice(i, i + TTL_QUERIES_IN_FLIGHT);
+    const results = await Promise.all(batch.map((id) => store.leaseTtl(id)));
+    batch.forEach((id, j) => ttls.set(id, results[j]));
+  }
+  return ttls;
+}
+
 export async function readLeases(store: FeltctlStore, prefix: string, nowMs: number): Promise<LeaseRow[]> {
   const subnets = `${prefix}/subnets/`;
+  const kvs = await store.list(subnets);
+  const ttls = await leaseTtls(
+    store,
+    kvs.map((kv) => kv.lease),
+  );
   const rows: LeaseRow[] = [];
-  for (const kv of await store.list(subnets)) {
+  for (const kv of kvs) {
     const subnet = parseSubnetKey(kv.key.slice(subnets.length));
     if (subnet === null) continue;
-    const ttl = kv.lease === '0' ? null : await store.leaseTtl(kv.lease);
-    const expiresAt = kv.lease === '0' ? null : nowMs + (ttl ?? 0) * 1000;
+    // A key whose lease is already gone expires now.
+    const expiresAt = kv.lease === '0' ? null : nowMs + (ttls.get(kv.lease) ?? 0) * 1000;
     try {
       const attrs = parseLeaseValue(kv.value);
       rows.push({
