@@ -40,6 +40,8 @@ export async function waitFor(what, fn, { timeoutMs, intervalMs = 100 }) {
       const value = await fn();
       if (value) return value;
     } catch (err) {
+      // A process that died will not come back: stop waiting and say so.
+      if (err.code === 'BENCH_PROCESS_EXITED') throw err;
       lastError = err;
     }
     if (Date.now() >= deadline) break;
@@ -90,7 +92,8 @@ export class ManagedProcess {
   /** Throws with the tail of the output when the process has already exited. */
   assertRunning() {
     if (!this.running) {
-      const error = new Error(`${this.label} exited (${this.exitCode}): ${this.text.trim().slice(-800)}`);
+      const tail = this.text.trim().split('\n').slice(-5).join('\n').slice(-800);
+      const error = new Error(`${this.label} exited (${this.exitCode}); last output: ${tail}`);
       error.code = 'BENCH_PROCESS_EXITED';
       throw error;
     }
