@@ -351,7 +351,8 @@ export class Daemon {
     const { config, state, iptables } = this.#deps;
     const wanted = (randomFully: boolean) => wantedRuleSets(config, network, subnet, randomFully);
     if (wanted(false).length === 0) return;
-    const randomFully = await iptables.supportsRandomFully().catch(() => false);
+    const randomFully =
+      !config.ipMasqFullyRandomDisable && (await iptables.supportsRandomFully().catch(() => false));
     const sets = wanted(randomFully);
     const stale = staleRuleSets(previous, config, network, subnet, randomFully);
     for (const set of stale) {

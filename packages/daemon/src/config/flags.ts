@@ -34,6 +34,8 @@ export interface DaemonConfig {
   subnetLeaseRenewMarginMinutes: number;
   subnetLeaseTtlSeconds: number;
   ipMasq: boolean;
+  /** MASQUERADE without --random-fully. */
+  ipMasqFullyRandomDisable: boolean;
   iptablesResyncSeconds: number;
   iptablesForwardRules: boolean;
   healthzIp: string;
@@ -63,6 +65,8 @@ export interface FlagSpec {
   secret?: boolean;
   /** How --help describes the default when the raw default says little (e.g. ''). */
   defaultText?: string;
+  /** A flanneld flag: also read from FLANNELD_<FLAG> (below FELTD_<FLAG>), for drop-in env files. */
+  flannel?: boolean;
   /** Not listed by --help (test knobs). */
   hidden?: boolean;
   /** Key in DaemonConfig. */
@@ -75,6 +79,7 @@ const flag = (spec: FlagSpec): FlagSpec => spec;
 export const FLAGS: readonly FlagSpec[] = [
   flag({
     name: 'etcd-endpoints',
+    flannel: true,
     boolean: false,
     default: 'http://127.0.0.1:4001,http://127.0.0.1:2379',
     help: 'comma-separated list of etcd endpoints',
@@ -83,6 +88,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'etcd-prefix',
+    flannel: true,
     boolean: false,
     default: '/coreos.com/network',
     help: 'etcd prefix of the network config and subnet leases',
@@ -91,6 +97,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'etcd-cafile',
+    flannel: true,
     boolean: false,
     default: '',
     help: 'CA bundle to verify etcd servers (PEM)',
@@ -99,6 +106,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'etcd-certfile',
+    flannel: true,
     boolean: false,
     default: '',
     help: 'client certificate for etcd (PEM)',
@@ -107,6 +115,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'etcd-keyfile',
+    flannel: true,
     boolean: false,
     default: '',
     help: 'client key for etcd (PEM)',
@@ -115,6 +124,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'etcd-username',
+    flannel: true,
     boolean: false,
     default: '',
     help: 'username for etcd authentication',
@@ -123,6 +133,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'etcd-password',
+    flannel: true,
     boolean: false,
     default: '',
     help: 'password for etcd authentication (prefer FELTD_ETCD_PASSWORD over argv)',
@@ -132,6 +143,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'iface',
+    flannel: true,
     boolean: false,
     repeatable: true,
     default: '',
@@ -142,6 +154,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'public-ip',
+    flannel: true,
     boolean: false,
     default: '',
     help: 'IPv4 address advertised to peers',
@@ -151,6 +164,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'subnet-file',
+    flannel: true,
     boolean: false,
     default: '/run/flannel/subnet.env',
     help: 'file the subnet, MTU and masquerade settings are written to (read by the flannel CNI plugin)',
@@ -159,6 +173,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'subnet-lease-renew-margin',
+    flannel: true,
     boolean: false,
     default: '60',
     help: 'renew the subnet lease this many minutes before it expires (1..1439)',
@@ -176,6 +191,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'ip-masq',
+    flannel: true,
     boolean: true,
     default: false,
     help: 'set up IP masquerade and FORWARD rules for traffic leaving the overlay',
@@ -183,7 +199,17 @@ export const FLAGS: readonly FlagSpec[] = [
     parse: parseBoolean,
   }),
   flag({
+    name: 'ip-masq-fully-random-disable',
+    flannel: true,
+    boolean: true,
+    default: false,
+    help: 'masquerade without --random-fully',
+    key: 'ipMasqFullyRandomDisable',
+    parse: parseBoolean,
+  }),
+  flag({
     name: 'iptables-resync',
+    flannel: true,
     boolean: false,
     default: '5',
     help: 'seconds between checks that the iptables rules are all in place',
@@ -192,6 +218,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'iptables-forward-rules',
+    flannel: true,
     boolean: true,
     default: true,
     help: 'ACCEPT overlay traffic in the FORWARD chain (for hosts whose FORWARD policy is DROP)',
@@ -200,6 +227,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'healthz-ip',
+    flannel: true,
     boolean: false,
     default: '0.0.0.0',
     help: 'address of the /healthz listener',
@@ -208,6 +236,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'healthz-port',
+    flannel: true,
     boolean: false,
     default: '0',
     help: 'port of the /healthz listener (0 = off)',
@@ -218,7 +247,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'metrics-addr',
     boolean: false,
     default: '127.0.0.1:9465',
-    help: "host:port of the /metrics, /healthz, /livez and /readyz listener ('' = off)",
+    help: "host:port of the /metrics listener ('' = off)",
     key: 'metricsAddr',
     parse: parseListenAddress,
   }),
@@ -267,6 +296,6 @@ export const FLAGS: readonly FlagSpec[] = [
 /** Flags that act instead of configuring: they are never read from env or a config file. */
 export const COMMAND_FLAGS = ['help', 'version', 'config'] as const;
 
-export function envName(flagName: string): string {
-  return `FELTD_${flagName.toUpperCase().replaceAll('-', '_')}`;
+export function envName(flagName: string, prefix: 'FELTD' | 'FLANNELD' = 'FELTD'): string {
+  return `${prefix}_${flagName.toUpperCase().replaceAll('-', '_')}`;
 }

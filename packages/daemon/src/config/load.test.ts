@@ -50,6 +50,7 @@ describe('loadConfig defaults', () => {
       subnetLeaseRenewMarginMinutes: 60,
       subnetLeaseTtlSeconds: 86400,
       ipMasq: false,
+      ipMasqFullyRandomDisable: false,
       iptablesResyncSeconds: 5,
       iptablesForwardRules: true,
       healthzIp: '0.0.0.0',
@@ -95,6 +96,16 @@ describe('precedence flags > env > file > defaults', () => {
     expect(config.tunName).toBe('fromenv');
     expect(config.logLevel).toBe('error');
     expect(config.ipMasq).toBe(false);
+  });
+
+  it('reads FLANNELD_<FLAG> for flanneld flags, below FELTD_<FLAG>', () => {
+    const env = { FLANNELD_IFACE: 'eth7', FLANNELD_IP_MASQ: 'true', FLANNELD_TUN_NAME: 'ignored0' };
+    const config = run([], env);
+    expect(config.iface).toEqual(['eth7']);
+    expect(config.ipMasq).toBe(true);
+    expect(config.tunName).toBe('felt0');
+    expect(run([], { ...env, FELTD_IFACE: 'eth8' }).iface).toEqual(['eth8']);
+    expect(failure([], { FLANNELD_IPTABLES_RESYNC: 'x' }).message).toContain('FLANNELD_IPTABLES_RESYNC');
   });
 
   it('FELTD_CONFIG names the file when --config is absent', () => {

@@ -1,4 +1,4 @@
-// Builds the effective config: flags > FELTD_<FLAG> env > --config JSON file > defaults. Every value is
+// Builds the effective config: flags > FELTD_<FLAG> env (then FLANNELD_<FLAG>) > --config JSON file > defaults. Every value is
 // validated once, after merging, so an error names the flag and where its value came from.
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -162,10 +162,14 @@ function fileValueText(spec: FlagSpec, value: unknown, fail: (why: string) => Co
   throw fail(`key ${JSON.stringify(spec.name)} must be a string, number or boolean`);
 }
 
+/** FELTD_<FLAG>, else (for flanneld's own flags) FLANNELD_<FLAG> as in flanneld's env files. */
 function fromEnv(spec: FlagSpec, env: NodeJS.ProcessEnv): RawValue | undefined {
-  const name = envName(spec.name);
-  const text = env[name];
-  return text === undefined ? undefined : { text, source: { kind: 'env', name } };
+  const names = spec.flannel ? [envName(spec.name), envName(spec.name, 'FLANNELD')] : [envName(spec.name)];
+  for (const name of names) {
+    const text = env[name];
+    if (text !== undefined) return { text, source: { kind: 'env', name } };
+  }
+  return undefined;
 }
 
 function parseRaw(spec: FlagSpec, raw: RawValue): unknown {
