@@ -17,6 +17,17 @@ export interface StartEtcdOptions {
   netns?: string;
   /** Start deadline. Default 20 s. */
   timeoutMs?: number;
+  /** Serve clients over TLS (https URL); with clientCertFile/clientKeyFile, client certificates are required. */
+  tls?: EtcdTlsFiles;
+}
+
+export interface EtcdTlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** Given to etcdctl; their presence also turns on --client-cert-auth. */
+  clientCertFile?: string;
+  clientKeyFile?: string;
 }
 
 export interface EtcdServer {
@@ -98,9 +109,10 @@ class EtcdProcess implements EtcdServer {
     private readonly name: string,
     private readonly netns: string | undefined,
     private readonly timeoutMs: number,
+    private readonly tls: EtcdTlsFiles | undefined,
   ) {
     const h = host.includes(':') ? `[${host}]` : host;
-    this.endpoint = `http://${h}:${clientPort}`;
+    this.endpoint = `${tls ? 'https' : 'http'}://${h}:${clientPort}`;
     this.clientUrl = this.endpoint;
   }
 
@@ -124,6 +136,7 @@ class EtcdProcess implements EtcdServer {
       '--initial-cluster-token', this.name,
       '--logger', 'zap',
       '--log-level', 'warn',
+      ...this.tlsServerArgs(),
     ];
     const [cmd, argv] = this.netns ? ['ip', ['netns', 'exec', this.netns, 'etcd', ...args]] : ['etcd', args];
     const child = spawn(cmd, argv, {
@@ -145,8 +158,24 @@ class EtcdProcess implements EtcdServer {
     );
   }
 
+  private tlsServerArgs(): string[] {
+    const t = this.tls;
+    if (t === undefined) return [];
+    const args = ['--cert-file', t.certFile, '--key-file', t.keyFile, '--trusted-ca-file', t.caFile];
+    return t.clientCertFile ? [...args, '--client-cert-auth'] : args;
+  }
+
+  private tlsClientArgs(): string[] {
+    const t = this.tls;
+    if (t === undefined) return [];
+    const args = [`--cacert=${t.caFile}`];
+    return t.clientCertFile && t.clientKeyFile
+      ? [...args, `--cert=${t.clientCertFile}`, `--key=${t.clientKeyFile}`]
+      : args;
+  }
+
   private run(args: string[], allowFail: boolean) {
-    return sh('etcdctl', [`--endpoints=${this.endpoint}`, ...args], {
+    return sh('etcdctl', [`--endpoints=${this.endpoint}`, ...this.tlsClientArgs(), ...args], {
       netns: this.netns,
       allowFail,
       timeoutMs: 15_000,
@@ -200,6 +229,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
       name,
       options.netns,
       options.timeoutMs ?? 20_000,
+      options.tls,
     );
     try {
       await server.start();

@@ -11,9 +11,8 @@ import type {
 
 export interface PeerWatcherApi extends EventEmitter<PeerEvents> {
   readonly synced: boolean;
-  /** Current peer set (our own lease excluded), sorted by subnet. */
+  /** Current peer set (our own lease excluded), sorted by key. Stops with the registry's close(). */
   peers(): Lease[];
-  close(): void;
 }
 
 export interface SubnetRegistryApi extends EventEmitter<RegistryEvents> {

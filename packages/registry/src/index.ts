@@ -6,4 +6,3 @@ export { formatLeaseValue, parseLeaseValue, vxlanDataOf } from './lease-json.js'
 export { SubnetRegistry } from './registry.js';
 export { parseSubnetKey, subnetKey } from './subnet-math/cidr.js';
 export type * from './types.js';
-export type { SubnetWatch as PeerWatcher } from './watch.js';

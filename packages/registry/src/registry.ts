@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type { Etcd3 } from 'etcd3';
 import { acquireSubnet, leaseAttrsFor } from './acquire.js';
-import type { SubnetRegistryApi } from './api.js';
+import type { PeerWatcherApi, SubnetRegistryApi } from './api.js';
 import { Backoff, delay } from './backoff.js';
 import { parseNetworkConfig } from './config.js';
 import { RegistryError } from './errors.js';
@@ -149,7 +149,7 @@ export class SubnetRegistry extends EventEmitter<RegistryEvents> implements Subn
     });
   }
 
-  watchPeers(): SubnetWatch {
+  watchPeers(): PeerWatcherApi {
     return this.ensureWatch();
   }
 
@@ -161,9 +161,9 @@ export class SubnetRegistry extends EventEmitter<RegistryEvents> implements Subn
     if (this.closing.signal.aborted) return;
     this.closing.abort();
     this.clearRenewTimer();
-    this.watch?.close();
+    const stopping = this.watch?.stop();
     await this.queue.catch(() => {});
-    await this.watch?.closed();
+    await stopping;
     this.client.close();
   }
 

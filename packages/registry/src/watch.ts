@@ -59,12 +59,9 @@ export class SubnetWatch extends EventEmitter<PeerEvents> implements PeerWatcher
     this.running ??= this.run();
   }
 
-  close(): void {
+  /** Stops the loop (the registry's close()); resolves once it has stopped. */
+  async stop(): Promise<void> {
     this.abort.abort();
-  }
-
-  /** Resolves once the loop has stopped (after close()). */
-  async closed(): Promise<void> {
     await this.running;
   }
 
