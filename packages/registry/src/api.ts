@@ -11,8 +11,10 @@ import type {
 
 export interface PeerWatcherApi extends EventEmitter<PeerEvents> {
   readonly synced: boolean;
-  /** Current peer set (our own lease excluded), sorted by key. Stops with the registry's close(). */
+  /** Current peer set (our own lease excluded), sorted by key. */
   peers(): Lease[];
+  /** Stops delivering events to listeners. The watch itself runs until the registry's close(). */
+  close(): void;
 }
 
 export interface SubnetRegistryApi extends EventEmitter<RegistryEvents> {

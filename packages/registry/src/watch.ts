@@ -59,6 +59,10 @@ export class SubnetWatch extends EventEmitter<PeerEvents> implements PeerWatcher
     this.running ??= this.run();
   }
 
+  close(): void {
+    this.removeAllListeners();
+  }
+
   /** Stops the loop (the registry's close()); resolves once it has stopped. */
   async stop(): Promise<void> {
     this.abort.abort();
