@@ -83,6 +83,20 @@ class BatchMemory {
     return Batch{meta_ + first * kStride, static_cast<uint32_t>(first), static_cast<uint32_t>(count)};
   }
 
+  // A record index (a JS number argument), checked against the record array.
+  uint32_t RecordIndex(Napi::Env env, napi_value index, const char* name) const {
+    if (!attached_) ThrowBadArgument(env, "attach(memory, meta) must be called before batch calls");
+    if (!memoryBuffer_.IsEmpty() || !metaBuffer_.IsEmpty()) CheckNotDetached(env);
+    int64_t record = IntegerArg(env, index, name, 0, INT32_MAX);
+    if (static_cast<uint64_t>(record) >= recordCount_) {
+      ThrowBadArgument(env, std::string(name) + " record " + std::to_string(record) + " is outside meta (" +
+                                std::to_string(recordCount_) + " records)");
+    }
+    return static_cast<uint32_t>(record);
+  }
+
+  int32_t* RecordAt(uint32_t index) const { return meta_ + static_cast<size_t>(index) * kStride; }
+
   // Checks one record's [offset, offset + length) against the memory region; returns its start.
   uint8_t* Slice(Napi::Env env, int32_t offset, int32_t length, uint32_t record) const {
     if (offset < 0 || length < 0 ||

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <string>
 
+#include "gso.h"
+
 // Older uapi headers lack the USO flags (Linux 6.2); the values are ABI.
 #ifndef TUN_F_USO4
 #define TUN_F_USO4 0x20
@@ -41,6 +43,7 @@ Napi::Function Tun::Define(Napi::Env env) {
                          InstanceMethod<&Tun::Read>("read"),
                          InstanceMethod<&Tun::Write>("write"),
                          InstanceMethod<&Tun::SetPersist>("setPersist"),
+                         InstanceMethod<&Tun::Split>("split"),
                          InstanceMethod<&Tun::Close>("close"),
                      });
 }
@@ -171,6 +174,30 @@ Napi::Value Tun::Write(const Napi::CallbackInfo& info) {
     done++;
   }
   return Napi::Number::New(env, done);
+}
+
+// split(source, target, headroom): see Tun.split in src/types.ts.
+Napi::Value Tun::Split(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (fd_ < 0) ThrowClosed(env, "TUN device");
+  uint32_t sourceIndex = memory_.RecordIndex(env, info[0], "split: source");
+  uint32_t targetIndex = memory_.RecordIndex(env, info[1], "split: target");
+  int32_t* source = memory_.RecordAt(sourceIndex);
+  int32_t* target = memory_.RecordAt(targetIndex);
+  size_t headroom = static_cast<size_t>(IntegerArg(env, info[2], "split: headroom", 0, 4096));
+  // Copied once: another thread may write the records of a SharedArrayBuffer meanwhile.
+  const int32_t inOffset = source[kOffset], inLength = source[kLength];
+  const int32_t outOffset = target[kOffset], outLength = target[kLength];
+  uint8_t* in = memory_.Slice(env, inOffset, inLength, sourceIndex);
+  uint8_t* out = memory_.Slice(env, outOffset, outLength, targetIndex);
+  if (in < out + outLength && out < in + inLength) ThrowBadArgument(env, "split: source and target overlap");
+  SplitResult result =
+      SplitGso(in, static_cast<size_t>(inLength), out, static_cast<size_t>(outLength), headroom);
+  if (result.segments > 0) {
+    target[kLength] = static_cast<int32_t>(result.total);
+    target[kSegment] = static_cast<int32_t>(result.stride);
+  }
+  return Napi::Number::New(env, result.segments);
 }
 
 void Tun::SetPersist(const Napi::CallbackInfo& info) {

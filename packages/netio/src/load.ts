@@ -19,6 +19,7 @@ export interface NativeTun extends NativeBatchHandle {
   read(first: number, count: number): number;
   write(first: number, count: number): number;
   setPersist(persist: boolean): void;
+  split(source: number, target: number, headroom: number): number;
 }
 
 export interface NativeUdp extends NativeBatchHandle {

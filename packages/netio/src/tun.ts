@@ -31,6 +31,10 @@ class TunDevice implements Tun {
     return this.#native.write(first, count);
   }
 
+  split(source: number, target: number, headroom: number): number {
+    return this.#native.split(source, target, headroom);
+  }
+
   setPersist(persist: boolean): void {
     this.#native.setPersist(persist);
   }

@@ -72,6 +72,19 @@ export interface Tun {
   read(first: number, count: number): number;
   /** One write per record; returns records consumed (stops early only on EAGAIN). */
   write(first: number, count: number): number;
+  /**
+   * Offloads (vnetHeader): finishes one packet as read, record `source` holding virtio_net_hdr + packet.
+   * - Not GSO: completes a NEEDS_CSUM checksum in place and returns 0; the packet is at
+   *   source offset + VNET_HDR_LEN.
+   * - GSO (TCPv4, TCPv6, UDP_L4): splits it into N ordinary packets with full, valid IP and L4 headers
+   *   and checksums, written into record `target`'s range (MSG_OFFSET, capacity MSG_LENGTH): segment i
+   *   starts at offset + i * stride + headroom, `headroom` bytes free in front of each (room for a tunnel
+   *   header, so the whole run can go out as one UDP_SEGMENT send). Sets the target's MSG_LENGTH to the
+   *   bytes used and MSG_SEGMENT to the stride; returns N.
+   * - A malformed or unsupported packet returns -EINVAL, a too small target -ENOBUFS (count and drop).
+   * Record indices or ranges out of bounds, or overlapping source and target: NETIO_BAD_ARGUMENT.
+   */
+  split(source: number, target: number, headroom: number): number;
   /** Turns TUNSETPERSIST on or off for the device. */
   setPersist(persist: boolean): void;
   /** Closes the fd; the device goes away unless it is persistent. Idempotent. */

@@ -1,0 +1,66 @@
+// Internet checksum (RFC 1071) helpers. Sums run over memory in native byte order (the one's-complement
+// sum is byte-order independent), so a result is stored back with memcpy, never byte-swapped.
+#pragma once
+
+#include <arpa/inet.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace netio {
+
+// Adds the 16-bit words of [data, data + length) to `sum` (an odd last byte is zero-padded).
+inline uint64_t SumWords(const uint8_t* data, size_t length, uint64_t sum = 0) {
+  while (length >= 8) {
+    uint64_t chunk;
+    std::memcpy(&chunk, data, 8);
+    sum += (chunk >> 32) + (chunk & 0xffffffffu);
+    data += 8;
+    length -= 8;
+  }
+  if (length >= 4) {
+    uint32_t chunk;
+    std::memcpy(&chunk, data, 4);
+    sum += chunk;
+    data += 4;
+    length -= 4;
+  }
+  if (length >= 2) {
+    uint16_t chunk;
+    std::memcpy(&chunk, data, 2);
+    sum += chunk;
+    data += 2;
+    length -= 2;
+  }
+  if (length == 1) {
+    uint8_t pair[2] = {data[0], 0};
+    uint16_t chunk;
+    std::memcpy(&chunk, pair, 2);
+    sum += chunk;
+  }
+  return sum;
+}
+
+inline uint16_t Fold(uint64_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+
+// A 16-bit host value as it would be summed from memory (network order).
+inline uint64_t NetWord(uint16_t value) { return htons(value); }
+
+// Stores the complemented sum at `field`; UDP uses 0xffff for a computed zero (0 means "no checksum").
+inline void StoreChecksum(uint8_t* field, uint64_t sum, bool udp) {
+  uint16_t value = static_cast<uint16_t>(~Fold(sum));
+  if (udp && value == 0) value = 0xffff;
+  std::memcpy(field, &value, 2);
+}
+
+// The TCP/UDP pseudo-header sum for an IPv4 (addresses at header bytes 12..19) or IPv6 (8..39) packet.
+inline uint64_t PseudoHeaderSum(const uint8_t* ip, bool ipv6, uint8_t protocol, uint32_t l4Length) {
+  uint64_t sum = ipv6 ? SumWords(ip + 8, 32) : SumWords(ip + 12, 8);
+  return sum + NetWord(protocol) + NetWord(static_cast<uint16_t>(l4Length));
+}
+
+}  // namespace netio
