@@ -85,6 +85,7 @@ export function resolveConfig(config: DataplaneConfig): ResolvedConfig {
     ownBase: subnet.base | 0,
     ownMask: subnet.mask | 0,
     tunMtu,
+    networkBase: network.base | 0,
     underlayAddress: underlay | 0,
     port,
     batchSize,

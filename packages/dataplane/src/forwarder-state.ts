@@ -23,10 +23,12 @@ export interface ForwarderSettings {
   vni: number;
   ourMacHi: number;
   ourMacLo: number;
-  /** Our lease (never sent to the wire); its base is also the TUN address ICMP errors come from. */
+  /** Our lease (never sent to the wire). */
   ownBase: number;
   ownMask: number;
   tunMtu: number;
+  /** Cluster network address: the source of ICMP errors that concern no peer (net unreachable). */
+  networkBase: number;
   underlayAddress: number;
   /** Destination port of underlay datagrams (all nodes agree on it, as in Flannel). */
   port: number;
@@ -63,8 +65,19 @@ export class ForwarderState {
     this.icmpSlots = new Int32Array(settings.batchSize).fill(-1);
   }
 
-  /** Queues an ICMP error about the IPv4 packet at `ip` (when RFC 1812 allows one and there is room). */
-  queueIcmpError(ip: number, ipLength: number, type: number, code: number, mtu: number): void {
+  /**
+   * Queues an ICMP error from `source` about the IPv4 packet at `ip` (when RFC 1812 allows one and there
+   * is room). The source must not be a local address of this host: the kernel drops packets arriving
+   * from the TUN with a local source ("martian"), so our own TUN address cannot be used.
+   */
+  queueIcmpError(
+    ip: number,
+    ipLength: number,
+    type: number,
+    code: number,
+    mtu: number,
+    source: number,
+  ): void {
     if (this.icmpCount === this.settings.batchSize || !mayReplyWithIcmpError(this.memory, ip)) return;
     const slot = this.pool.acquire();
     if (slot < 0) {
@@ -72,8 +85,7 @@ export class ForwarderState {
       return;
     }
     const at = this.pool.packetStart(slot);
-    const s = this.settings;
-    const length = writeIcmpError(this.memory, at, this.memory, ip, ipLength, type, code, mtu, s.ownBase);
+    const length = writeIcmpError(this.memory, at, this.memory, ip, ipLength, type, code, mtu, source);
     const record = (this.icmpFirst + this.icmpCount) * MSG_STRIDE;
     this.meta[record + MSG_OFFSET] = at;
     this.meta[record + MSG_LENGTH] = length;

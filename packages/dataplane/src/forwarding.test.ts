@@ -11,8 +11,8 @@ import { encapsulatePacket } from './send.js';
 import { createForwarderFixture, writeIpv4Packet } from './testing/forwarder-fixture.js';
 
 const BACKENDS: BackendType[] = ['udp', 'vxlan', 'ipip'];
-const A_HOST = parseIpv4('10.0.0.5');
-const B_HOST = parseIpv4('10.0.1.7');
+const A_HOST = parseIpv4('10.0.1.5');
+const B_HOST = parseIpv4('10.0.2.7');
 
 function drops(state: ForwarderState, reason: DropReason, direction: number): number {
   return new CounterReader(state.counters.slots.buffer as SharedArrayBuffer).drop(
@@ -83,7 +83,7 @@ describe.each(BACKENDS)('%s forwarding between two in-memory nodes', (backend) =
     const inner = a.state.pool.packetStart(a.state.pool.acquire());
     writeIpv4Packet(a.state.memory, inner, {
       source: A_HOST,
-      destination: parseIpv4('10.0.0.9'),
+      destination: parseIpv4('10.0.1.9'),
       length: 60,
     });
     expect(encapsulatePacket(a.state, inner, 60)).toBeLessThan(0);
@@ -91,7 +91,7 @@ describe.each(BACKENDS)('%s forwarding between two in-memory nodes', (backend) =
     expect(a.state.icmpCount).toBe(0);
   });
 
-  it('answers no route with ICMP net unreachable and TTL 1 with ICMP time exceeded, from our TUN address', () => {
+  it('answers no route with ICMP net unreachable (from the network address) and TTL 1 with ICMP time exceeded (from the peer tunnel address)', () => {
     const { a } = createForwarderFixture({ backend });
     const inner = a.state.pool.packetStart(a.state.pool.acquire());
     writeIpv4Packet(a.state.memory, inner, {
@@ -103,7 +103,7 @@ describe.each(BACKENDS)('%s forwarding between two in-memory nodes', (backend) =
     let icmp = icmpError(a.state);
     expect(drops(a.state, 'no_route', DIRECTION_TX)).toBe(1);
     expect([icmp[9], icmp[20], icmp[21]]).toEqual([1, 3, 0]);
-    expect([...icmp.subarray(12, 20)]).toEqual([10, 0, 0, 0, 10, 0, 0, 5]);
+    expect([...icmp.subarray(12, 20)]).toEqual([10, 0, 0, 0, 10, 0, 1, 5]);
     expect(internetChecksum(icmp, 0, 20)).toBe(0);
     expect(internetChecksum(icmp, 20, icmp.length - 20)).toBe(0);
     expect(icmp.length).toBe(20 + 8 + 28);
@@ -114,6 +114,7 @@ describe.each(BACKENDS)('%s forwarding between two in-memory nodes', (backend) =
     icmp = icmpError(a.state);
     expect(drops(a.state, 'ttl_exceeded', DIRECTION_TX)).toBe(1);
     expect([icmp[20], icmp[21]]).toEqual([11, 0]);
+    expect([...icmp.subarray(12, 16)]).toEqual([10, 0, 2, 0]);
     a.state.flushIcmp({ write: () => 1 });
     expect(a.state.pool.free).toBe(a.state.pool.slots - 1);
   });
@@ -130,6 +131,7 @@ describe.each(BACKENDS)('%s forwarding between two in-memory nodes', (backend) =
     expect(encapsulatePacket(a.state, inner, 1200)).toBeLessThan(0);
     const icmp = icmpError(a.state);
     expect([icmp[20], icmp[21], (icmp[26] << 8) | icmp[27]]).toEqual([3, 4, 1000]);
+    expect([...icmp.subarray(12, 16)]).toEqual([10, 0, 2, 0]);
     a.state.flushIcmp({ write: () => 1 });
     writeIpv4Packet(a.state.memory, inner, { source: A_HOST, destination: B_HOST, length: 1200 });
     expect(encapsulatePacket(a.state, inner, 1200)).toBeLessThan(0);
@@ -156,7 +158,7 @@ describe.each(BACKENDS)('%s forwarding between two in-memory nodes', (backend) =
     const inner = a.state.pool.packetStart(a.state.pool.acquire());
     // A claims a source in the third peer's subnet.
     writeIpv4Packet(a.state.memory, inner, {
-      source: parseIpv4('10.0.2.1'),
+      source: parseIpv4('10.0.3.1'),
       destination: B_HOST,
       length: 100,
     });

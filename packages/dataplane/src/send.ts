@@ -3,7 +3,8 @@
  *   1. arm: every send record owns a pool slot; the TUN read lands at slot + HEADROOM;
  *   2. read a batch from the TUN (one native call);
  *   3. per packet (encapsulatePacket): check IPv4 → own subnet never leaves → route lookup (ICMP net
- *      unreachable when none) → TTL (ICMP time exceeded) → MTU (ICMP fragmentation needed with DF) →
+ *      unreachable from the network address when none) → TTL (ICMP time exceeded) → MTU (ICMP
+ *      fragmentation needed with DF; both from the peer's tunnel address) →
  *      decrement TTL with an incremental checksum → write the tunnel header in place in front;
  *   4. compact the kept packets into consecutive records with the peer's address and port;
  *   5. write the queued ICMP errors into the TUN; send the batch (one native call);
@@ -61,16 +62,19 @@ export function encapsulatePacket(state: ForwarderState, inner: number, length: 
   if ((dst & s.ownMask) === s.ownBase) return drop(state, DROP_OWN_SUBNET, total);
   const peer = state.routes.lookup(dst);
   if (peer < 0) {
-    state.queueIcmpError(inner, total, ICMP_DEST_UNREACHABLE, ICMP_CODE_NET_UNREACHABLE, 0);
+    state.queueIcmpError(inner, total, ICMP_DEST_UNREACHABLE, ICMP_CODE_NET_UNREACHABLE, 0, s.networkBase);
     return drop(state, DROP_NO_ROUTE, total);
   }
+  // Errors about the tunnel hop come from the peer's tunnel address (its lease's .0), as a traceroute
+  // through Flannel's kernel vxlan shows that hop.
+  const hop = state.routes.peerSubnetBase;
   if (buf[inner + 8] <= 1) {
-    state.queueIcmpError(inner, total, ICMP_TIME_EXCEEDED, ICMP_CODE_TTL_EXCEEDED, 0);
+    state.queueIcmpError(inner, total, ICMP_TIME_EXCEEDED, ICMP_CODE_TTL_EXCEEDED, 0, hop);
     return drop(state, DROP_TTL_EXCEEDED, total);
   }
   if (total > s.tunMtu) {
     if (ipv4DontFragment(buf, inner)) {
-      state.queueIcmpError(inner, total, ICMP_DEST_UNREACHABLE, ICMP_CODE_FRAG_NEEDED, s.tunMtu);
+      state.queueIcmpError(inner, total, ICMP_DEST_UNREACHABLE, ICMP_CODE_FRAG_NEEDED, s.tunMtu, hop);
     }
     return drop(state, DROP_TOO_BIG, total);
   }

@@ -1,8 +1,8 @@
 /**
  * Two forwarders (node A and node B) wired to each other in memory, without netio: for unit tests and
  * micro-benchmarks of the per-packet functions. Cluster network 10.0.0.0/8 with /24 leases; A owns
- * 10.0.0.0/24 at 198.18.0.1, B owns 10.0.1.0/24 at 198.18.0.2; `extraPeers` more peers
- * (10.0.2.0/24 onwards at 198.19.x.y) are programmed on both sides.
+ * 10.0.1.0/24 at 198.18.0.1, B owns 10.0.2.0/24 at 198.18.0.2; `extraPeers` more peers
+ * (10.0.3.0/24 onwards at 198.19.x.y) are programmed on both sides.
  */
 import type { BackendType } from '../api.js';
 import { resolveConfig } from '../config.js';
@@ -36,12 +36,12 @@ export interface FixtureOptions {
 }
 
 const NODES = [
-  { subnet: '10.0.0.0/24', underlay: '198.18.0.1', mac: '0e:2a:00:00:00:01' },
-  { subnet: '10.0.1.0/24', underlay: '198.18.0.2', mac: '0e:2a:00:00:00:02' },
+  { subnet: '10.0.1.0/24', underlay: '198.18.0.1', mac: '0e:2a:00:00:00:01' },
+  { subnet: '10.0.2.0/24', underlay: '198.18.0.2', mac: '0e:2a:00:00:00:02' },
 ];
 
 function extraPeer(i: number): { subnet: string; publicIp: string; vtepMac: string } {
-  const n = i + 2;
+  const n = i + 3;
   return {
     subnet: `10.${n >> 8}.${n & 255}.0/24`,
     publicIp: `198.19.${n >> 8}.${n & 255}`,
