@@ -64,4 +64,14 @@ describe('PeerView', () => {
     expect(events).toEqual([]);
     expect(view.size).toBe(0);
   });
+
+  it('runs whenReleased callbacks after the held changes are emitted', () => {
+    const { events, view } = recorder();
+    view.hold();
+    view.set(stored('10.0.6.0/24', 'y', '1'));
+    view.whenReleased(() => events.push('synced'));
+    expect(events).toEqual([]);
+    view.release();
+    expect(events).toEqual(['added 10.0.6.0/24 y', 'synced']);
+  });
 });

@@ -18,6 +18,7 @@ export class PeerView {
   private ownKey: string | null = null;
   private holds = 0;
   private flushing = false;
+  private afterRelease: (() => void)[] = [];
 
   constructor(private readonly sink: PeerChangeSink) {}
 
@@ -64,6 +65,13 @@ export class PeerView {
   release(): void {
     this.holds = Math.max(0, this.holds - 1);
     this.flush();
+    if (this.holds === 0) for (const fn of this.afterRelease.splice(0)) fn();
+  }
+
+  /** Runs `fn` now, or once the view is no longer held (so it sees the flushed peer set). */
+  whenReleased(fn: () => void): void {
+    if (this.holds === 0) fn();
+    else this.afterRelease.push(fn);
   }
 
   private touch(key: string): void {

@@ -26,6 +26,7 @@ export class SubnetWatch extends EventEmitter<PeerEvents> implements PeerWatcher
   private readonly badValues = new Map<string, string>();
   private running: Promise<void> | null = null;
   private syncedOnce = false;
+  private syncScheduled = false;
   private failureStreak = 0;
   /** Highest etcd revision applied so far ('0' before the first list). */
   revision = 0n;
@@ -147,10 +148,14 @@ export class SubnetWatch extends EventEmitter<PeerEvents> implements PeerWatcher
     this.view.replaceAll(listing.leases);
     this.revision = BigInt(listing.revision);
     this.ctx.stats.peers = this.view.size;
-    if (!this.syncedOnce) {
-      this.syncedOnce = true;
-      this.ctx.stats.synced = true;
-      this.emit('synced', this.view.peers());
+    if (!this.syncScheduled) {
+      this.syncScheduled = true;
+      // While our own key is being decided the view holds its events; "synced" comes after them.
+      this.view.whenReleased(() => {
+        this.syncedOnce = true;
+        this.ctx.stats.synced = true;
+        this.emit('synced', this.view.peers());
+      });
     }
     this.hooks.onApplied?.();
   }
