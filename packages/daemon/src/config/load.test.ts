@@ -169,6 +169,8 @@ describe('invalid values: one line naming the flag and the fix', () => {
     [[], { FELTD_IPTABLES_RESYNC: 'often' }, 'iptables-resync'],
     [['--tun-name'], {}, 'tun-name'],
     [['--bogus'], {}, 'bogus'],
+    [['--no-such-flag=1'], {}, 'no-such-flag'],
+    [['--no-tun-name'], {}, 'no-tun-name'],
   ];
   for (const [argv, env, flagName] of cases) {
     it(`${JSON.stringify(argv)} ${JSON.stringify(env)} → --${flagName}`, () => {

@@ -107,7 +107,7 @@ function normaliseArgs(argv: string[]): string[] {
 function commandLineError(err: unknown): ConfigError {
   const code = (err as { code?: string }).code;
   const message = err instanceof Error ? err.message : String(err);
-  const name = /'-{1,2}(?:no-)?([A-Za-z0-9-]+)/.exec(message)?.[1] ?? null;
+  const name = /'-{1,2}([A-Za-z0-9-]+)/.exec(message)?.[1] ?? null;
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     return new ConfigError(
       'DAEMON_UNKNOWN_FLAG',
