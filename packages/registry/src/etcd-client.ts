@@ -14,21 +14,18 @@ const passThrough = {
     Promise.resolve().then(() => fn({ signal: new AbortController().signal, attempt: 0 })),
 } as unknown as Policy;
 
+function readTlsFile(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const message = `cannot read etcd TLS ${what} ${file}: ${(err as Error).message}`;
+    throw new RegistryError('REGISTRY_BAD_REQUEST', message, { cause: err });
+  }
+}
+
+/** Unlike Flannel, a CA alone is honoured (server verification without a client certificate). */
 function credentials(tls: SubnetRegistryOptions['tls']): IOptions['credentials'] {
   if (tls === undefined || (tls.caFile === undefined && tls.certFile === undefined)) return undefined;
-  const read = (file: string, what: string) => {
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new RegistryError(
-        'REGISTRY_BAD_REQUEST',
-        `cannot read etcd TLS ${what} ${file}: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
-    }
-  };
   if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
     throw new RegistryError(
       'REGISTRY_BAD_REQUEST',
@@ -36,10 +33,10 @@ function credentials(tls: SubnetRegistryOptions['tls']): IOptions['credentials']
     );
   }
   return {
-    rootCertificate:
-      tls.caFile === undefined ? (undefined as unknown as Buffer) : read(tls.caFile, 'CA file'),
-    ...(tls.certFile === undefined ? {} : { certChain: read(tls.certFile, 'certificate') }),
-    ...(tls.keyFile === undefined ? {} : { privateKey: read(tls.keyFile, 'key') }),
+    // etcd3 hands this to grpc's createSsl, where a missing root certificate means the system CAs.
+    rootCertificate: (tls.caFile === undefined ? undefined : readTlsFile(tls.caFile, 'CA file')) as Buffer,
+    ...(tls.certFile === undefined ? {} : { certChain: readTlsFile(tls.certFile, 'certificate') }),
+    ...(tls.keyFile === undefined ? {} : { privateKey: readTlsFile(tls.keyFile, 'key') }),
   };
 }
 
