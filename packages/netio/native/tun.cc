@@ -5,6 +5,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -42,6 +43,7 @@ Napi::Function Tun::Define(Napi::Env env) {
                          InstanceMethod<&Tun::Attach>("attach"),
                          InstanceMethod<&Tun::Read>("read"),
                          InstanceMethod<&Tun::Write>("write"),
+                         InstanceMethod<&Tun::WriteCoalesced>("writeCoalesced"),
                          InstanceMethod<&Tun::SetPersist>("setPersist"),
                          InstanceMethod<&Tun::Split>("split"),
                          InstanceMethod<&Tun::Close>("close"),
@@ -95,6 +97,8 @@ Tun::Tun(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tun>(info) {
   }
   if (BoolOption(options, "persist") && ioctl(fd, TUNSETPERSIST, 1) < 0) fail("ioctl(TUNSETPERSIST)");
   fd_ = fd;
+  vnetHeader_ = vnetHeader;
+  offloads_ = accepted;
 
   Napi::Object self = info.This().As<Napi::Object>();
   self.Set("name", Napi::String::New(env, request.ifr_name));
@@ -172,6 +176,61 @@ Napi::Value Tun::Write(const Napi::CallbackInfo& info) {
     // One bad packet (EINVAL malformed, EIO device down, EMSGSIZE...) is reported in its record only.
     batch.records[done * kStride + kLength] = -err;
     done++;
+  }
+  return Napi::Number::New(env, done);
+}
+
+// writeCoalesced(first, count): see Tun.writeCoalesced in src/types.ts.
+Napi::Value Tun::WriteCoalesced(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Batch batch = Prepare(info, "writeCoalesced");
+  if (!vnetHeader_) ThrowBadArgument(env, "writeCoalesced needs a TUN opened with vnetHeader: true");
+  static const uint8_t kPlainHeader[kVnetHeaderLength] = {};
+  const bool udp4 = (offloads_ & TUN_F_USO4) != 0;
+  const bool udp6 = (offloads_ & TUN_F_USO6) != 0;
+  auto inspect = [&](uint32_t i) {
+    return InspectForGro(static_cast<uint8_t*>(slices_[i].iov_base), slices_[i].iov_len, udp4, udp6);
+  };
+  uint32_t done = 0;
+  GroPacket current = batch.count > 0 ? inspect(0) : GroPacket();
+  while (done < batch.count) {
+    group_.Start(current);
+    uint32_t end = done + 1;
+    while (end < batch.count) {
+      current = inspect(end);
+      if (!group_.TryAppend(current)) break;
+      end++;
+    }
+    // Lone packets go out with an all-zero header; a run goes out as header + payload iovecs.
+    int vectors;
+    if (group_.packets() == 1) {
+      groVector_[0] = {const_cast<uint8_t*>(kPlainHeader), kVnetHeaderLength};
+      groVector_[1] = slices_[done];
+      vectors = 2;
+    } else {
+      groVector_[0] = {groHeader_, group_.BuildHeader(groHeader_)};
+      vectors = 1;
+      for (uint32_t i = done; i < end; i++) {
+        groVector_[vectors++] = {static_cast<uint8_t*>(slices_[i].iov_base) + group_.headers(),
+                                 slices_[i].iov_len - group_.headers()};
+      }
+    }
+    ssize_t n;
+    do {
+      n = writev(fd_, groVector_, vectors);
+    } while (n < 0 && errno == EINTR);
+    int err = n < 0 ? errno : 0;
+    if (err == EAGAIN) break;
+    if (DeviceGone(err)) {
+      if (done > 0) break;
+      ThrowErrno(env, err, "write", "TUN device deleted");
+    }
+    for (uint32_t i = done; i < end; i++) {
+      int32_t* record = batch.records + i * kStride;
+      record[kLength] = err != 0 ? -err : static_cast<int32_t>(slices_[i].iov_len);
+      record[kSegment] = static_cast<int32_t>(group_.packets());
+    }
+    done = end;
   }
   return Napi::Number::New(env, done);
 }

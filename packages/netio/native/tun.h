@@ -5,6 +5,7 @@
 #include <napi.h>
 #include <sys/uio.h>
 
+#include "gro.h"
 #include "memory.h"
 
 namespace netio {
@@ -20,6 +21,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
   void Attach(const Napi::CallbackInfo& info);
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
+  Napi::Value WriteCoalesced(const Napi::CallbackInfo& info);
   void SetPersist(const Napi::CallbackInfo& info);
   Napi::Value Split(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
@@ -28,8 +30,14 @@ class Tun : public Napi::ObjectWrap<Tun> {
   Batch Prepare(const Napi::CallbackInfo& info, const char* what);
 
   int fd_ = -1;
+  bool vnetHeader_ = false;
+  unsigned offloads_ = 0;
   BatchMemory memory_;
   iovec slices_[kMaxBatch];
+  // writeCoalesced: one super-packet at a time.
+  GroGroup group_;
+  uint8_t groHeader_[GroGroup::kMaxHeader];
+  iovec groVector_[GroGroup::kMaxPackets + 1];
 };
 
 }  // namespace netio

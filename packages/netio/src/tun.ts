@@ -31,6 +31,10 @@ class TunDevice implements Tun {
     return this.#native.write(first, count);
   }
 
+  writeCoalesced(first: number, count: number): number {
+    return this.#native.writeCoalesced(first, count);
+  }
+
   split(source: number, target: number, headroom: number): number {
     return this.#native.split(source, target, headroom);
   }

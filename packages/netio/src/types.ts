@@ -73,6 +73,16 @@ export interface Tun {
   /** One write per record; returns records consumed (stops early only on EAGAIN). */
   write(first: number, count: number): number;
   /**
+   * Offloads (vnetHeader): writes records first..first+count-1, each a plain IP packet (no virtio header
+   * in the record), coalescing runs of consecutive records that continue one TCP flow (and UDP flow when
+   * the TUN accepted USO4/USO6) into one super-packet per write: same addresses, ports and header fields,
+   * adjacent sequence numbers, equal sizes except a shorter last, valid checksums; never reordered, at most
+   * 64 per run. Other packets are written alone. Records are not modified except for results:
+   * MSG_LENGTH = the record's own length (or -errno of its write), MSG_SEGMENT = how many records went
+   * out in that write (1 = alone). Returns records consumed (stops early only on EAGAIN).
+   */
+  writeCoalesced(first: number, count: number): number;
+  /**
    * Offloads (vnetHeader): finishes one packet as read, record `source` holding virtio_net_hdr + packet.
    * - Not GSO: completes a NEEDS_CSUM checksum in place and returns 0; the packet is at
    *   source offset + VNET_HDR_LEN.

@@ -1,0 +1,52 @@
+// Coalescing before a TUN write (IFF_VNET_HDR): consecutive TCP segments of one flow (and UDP datagrams
+// when the TUN accepted USO) become one super-packet with a virtio_net_hdr, so one write delivers up to
+// 64 KiB. Rules follow wireguard-go's: same flow and header fields, adjacent sequence numbers, equal
+// segment sizes (the last may be shorter), every checksum verified before merging, never reordered.
+// Pure functions on byte ranges, no N-API.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace netio {
+
+// What coalescing needs to know about one IP packet.
+struct GroPacket {
+  const uint8_t* data = nullptr;
+  uint32_t length = 0;
+  bool mergeable = false;  // parsed, supported, checksums valid
+  bool ipv6 = false;
+  bool tcp = false;
+  uint32_t ipHeader = 0;
+  uint32_t headers = 0;  // IP + L4 header bytes
+  uint32_t payload = 0;
+  uint32_t seq = 0;
+  uint8_t tcpFlags = 0;
+};
+
+GroPacket InspectForGro(const uint8_t* data, size_t length, bool udpV4, bool udpV6);
+
+// One super-packet being built from a head packet and the packets appended to it.
+class GroGroup {
+ public:
+  static constexpr uint32_t kMaxPackets = 64;
+  // Room for the virtio header plus the largest IP + TCP header.
+  static constexpr size_t kMaxHeader = 10 + 40 + 60;
+
+  void Start(const GroPacket& head);
+  // Appends `next` when it continues this flow; false leaves the group unchanged.
+  bool TryAppend(const GroPacket& next);
+  uint32_t packets() const { return packets_; }
+  uint32_t headers() const { return head_.headers; }
+  // Writes virtio_net_hdr + the head's headers rewritten for the merged length; returns the byte count.
+  size_t BuildHeader(uint8_t* out) const;
+
+ private:
+  GroPacket head_;
+  uint32_t packets_ = 0;
+  uint32_t totalPayload_ = 0;
+  bool closed_ = false;  // a short segment or PSH ended the run
+  uint8_t lastFlags_ = 0;
+};
+
+}  // namespace netio
