@@ -13,8 +13,9 @@
  *     MSG_ADDR..+3 peer address: IPv4 as one host-order uint32 (stored as int32) in MSG_ADDR;
  *                  IPv6 as four host-order 32-bit words MSG_ADDR..MSG_ADDR+3
  *     MSG_PORT     peer UDP port
- *     MSG_SEGMENT  UDP only. send: UDP_SEGMENT size for this message (0 = none);
- *                  receive: UDP_GRO segment size reported by the kernel (0 = not coalesced)
+ *     MSG_SEGMENT  UDP send: UDP_SEGMENT size for this message (0 = none);
+ *                  UDP receive: UDP_GRO segment size reported by the kernel (0 = not coalesced);
+ *                  Tun.split target: segment stride; Tun.writeCoalesced: packets in that write
  * - Every batch call returns how many records it consumed, starting at `first`. A consumed record
  *   holds its result in MSG_LENGTH (bytes, or -errno for a per-message failure such as EMSGSIZE).
  *   Records after the consumed ones were not attempted because the kernel would block (EAGAIN):
