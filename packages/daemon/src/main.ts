@@ -13,7 +13,7 @@ import { TunHost } from './host/tun-setup.js';
 import { systemUnderlay } from './host/underlay.js';
 import { type HttpServers, startHttpServers } from './http/index.js';
 import { IptablesManager } from './iptables/manager.js';
-import { createLogger } from './logger.js';
+import { createLogger, type DaemonLogger } from './logger.js';
 import { metricsSnapshot } from './metrics-adapter.js';
 import { DaemonState } from './state.js';
 import { daemonVersion } from './version.js';
@@ -50,17 +50,13 @@ async function run(config: DaemonConfig): Promise<number> {
   logger.info({ version, node: process.version, config: state.redactedConfig() }, 'starting feltd');
 
   const runCommand = createCommandRunner();
-  const registry = new SubnetRegistry({
-    endpoints: config.etcdEndpoints,
-    prefix: config.etcdPrefix,
-    tls: tlsOptions(config),
-    ...(config.etcdUsername !== null
-      ? { auth: { username: config.etcdUsername, password: config.etcdPassword ?? '' } }
-      : {}),
-    logger: logger.child({ component: 'registry' }),
-    leaseTtlSeconds: config.subnetLeaseTtlSeconds,
-    renewMarginSeconds: config.subnetLeaseRenewMarginMinutes * 60,
-  });
+  let registry: SubnetRegistry;
+  try {
+    registry = createRegistry(config, logger);
+  } catch (error) {
+    logger.error({ err: error }, 'cannot set up the etcd client');
+    return EXIT_FAILURE;
+  }
   const dataplaneLogger = logger.child({ component: 'dataplane' });
 
   let finish: (code: number) => void = () => {};
@@ -111,6 +107,9 @@ async function run(config: DaemonConfig): Promise<number> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM', EXIT_OK));
   process.once('SIGINT', () => void shutdown('SIGINT', EXIT_OK));
+  // A bug must still leave a JSON line and a clean stop (lease kept, TUN kept), not a bare stack trace.
+  process.on('uncaughtException', (error) => void shutdown('uncaught exception', EXIT_FAILURE, error));
+  process.on('unhandledRejection', (error) => void shutdown('unhandled rejection', EXIT_FAILURE, error));
 
   try {
     http = await startHttpServers({
@@ -136,6 +135,20 @@ async function run(config: DaemonConfig): Promise<number> {
     );
   });
   return finished;
+}
+
+function createRegistry(config: DaemonConfig, logger: DaemonLogger): SubnetRegistry {
+  return new SubnetRegistry({
+    endpoints: config.etcdEndpoints,
+    prefix: config.etcdPrefix,
+    tls: tlsOptions(config),
+    ...(config.etcdUsername !== null
+      ? { auth: { username: config.etcdUsername, password: config.etcdPassword ?? '' } }
+      : {}),
+    logger: logger.child({ component: 'registry' }),
+    leaseTtlSeconds: config.subnetLeaseTtlSeconds,
+    renewMarginSeconds: config.subnetLeaseRenewMarginMinutes * 60,
+  });
 }
 
 function tlsOptions(config: DaemonConfig) {
