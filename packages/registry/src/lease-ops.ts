@@ -97,18 +97,14 @@ export async function renewLease(
   if (current.leaseId === NO_LEASE) return current;
   const key = current.lease.key;
   const g = await grant(ctx, ttlSeconds);
-  let res: Awaited<ReturnType<typeof ctx.client.kv.txn>>;
-  try {
-    res = await etcdCall(ctx.stats, 'txn', () =>
-      ctx.client
-        .if(key, 'Lease', '==', current.leaseId)
-        .then(ctx.client.put(key).value(current.value).lease(g.id))
-        .commit(),
-    );
-  } catch (err) {
-    await revokeQuietly(ctx, g.id);
-    throw err;
-  }
+  // A txn that fails with a timeout may still have been applied, so its grant is not revoked then
+  // (revoking would delete our key); an unused grant simply expires.
+  const res = await etcdCall(ctx.stats, 'txn', () =>
+    ctx.client
+      .if(key, 'Lease', '==', current.leaseId)
+      .then(ctx.client.put(key).value(current.value).lease(g.id))
+      .commit(),
+  );
   if (!res.succeeded) {
     await revokeQuietly(ctx, g.id);
     return null;
