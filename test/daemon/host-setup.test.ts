@@ -52,8 +52,11 @@ describe('TUN host setup', () => {
   const spec = { name: 'felt0', address: '10.5.72.0', mtu: 1350, network: '10.5.0.0/16' };
 
   it('configures a persistent TUN idempotently and repairs what was removed', async () => {
-    await sh('ip', ['tuntap', 'add', 'dev', 'felt0', 'mode', 'tun'], { netns });
     const host = new TunHost(run, silent);
+    expect(await host.ensureDevice('felt0')).toBe(true);
+    expect(await host.ensureDevice('felt0')).toBe(false);
+    const details = await sh('ip', ['-d', 'link', 'show', 'dev', 'felt0'], { netns });
+    expect(details.stdout).toMatch(/tun type tun pi off .*persist on/);
     expect(await host.problems(spec)).toContain('address 10.5.72.0/32 missing');
     await host.apply(spec);
     expect(await host.problems(spec)).toEqual([]);

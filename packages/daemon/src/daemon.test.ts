@@ -153,6 +153,10 @@ function harness(flags: string[], backend = 'vxlan'): Harness {
       mtu: async () => 1500,
     },
     tunHost: {
+      ensureDevice: async (name) => {
+        calls.push(`tun.ensureDevice ${name}`);
+        return h.tunProblems.includes('device missing');
+      },
       problems: async () => h.tunProblems,
       apply: async (spec) => {
         calls.push('tun.apply');
@@ -194,10 +198,11 @@ describe('Daemon start-up', () => {
       'waitForConfig',
       'acquire',
       'watchPeers',
-      'dataplane.start',
+      'tun.ensureDevice felt0',
       'tun.apply',
       'iptables.ensure masq',
       'iptables.ensure forward',
+      'dataplane.start',
     ]);
     expect(h.state.phase).toBe('running');
     expect(h.state.isReady()).toBe(false);

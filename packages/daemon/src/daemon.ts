@@ -1,9 +1,9 @@
 /**
  * The feltd lifecycle. Start-up, in order:
  *   read the previous subnet.env → pick the underlay → wait for <prefix>/config → acquire the lease
- *   → follow peers → start the data plane (opens or re-attaches the persistent TUN) → configure the
- *   TUN (address, MTU, up, cluster route) → write subnet.env → iptables (if enabled) → peers into the
- *   data plane → ready.
+ *   → follow peers → create the persistent TUN (or find it from the previous run) and configure it
+ *   (address, MTU, up, cluster route) → write subnet.env → iptables (if enabled) → start the data
+ *   plane (attaches to the TUN) → peers into the data plane → ready.
  * While running: peer events go straight into the data plane; iptables are re-checked every
  * --iptables-resync seconds; the TUN is checked every second and recreated if someone deleted it;
  * etcd reachability is probed (readiness reports it, forwarding never depends on it).
@@ -27,6 +27,7 @@ import type { DaemonState } from './state.js';
 import { type PreviousSubnetEnv, readSubnetEnv, writeSubnetEnv } from './subnet-env.js';
 
 export interface TunHostPort {
+  ensureDevice(name: string): Promise<boolean>;
   problems(spec: TunSpec): Promise<string[]>;
   apply(spec: TunSpec): Promise<void>;
   removeRoute(network: string, device: string): Promise<void>;
@@ -138,15 +139,14 @@ export class Daemon {
       network: network.network.cidr,
       subnet: lease.subnet,
     };
-    await this.#startDataplane();
-    this.#checkAborted();
+    const created = await this.#deps.tunHost.ensureDevice(config.tunName);
     if (previous?.network && previous.network !== network.network.cidr) {
       await this.#deps.tunHost.removeRoute(previous.network, config.tunName);
     }
     await this.#deps.tunHost.apply(this.#tunSpec);
     state.tunMtu = mtu;
     state.setCheck('tunUp', true);
-    this.#log.info({ tun: this.#tunSpec }, 'TUN device configured');
+    this.#log.info({ tun: this.#tunSpec, reused: !created }, 'TUN device configured');
 
     await writeSubnetEnv(config.subnetFile, {
       network: network.network.cidr,
@@ -158,6 +158,8 @@ export class Daemon {
     this.#log.info({ path: config.subnetFile }, 'subnet.env written');
 
     await this.#setUpIptables(previous, network.network.cidr, lease.subnet);
+    this.#checkAborted();
+    await this.#startDataplane();
     this.#startHostChecks();
     this.#checkAborted();
     state.setPhase('running');
@@ -470,8 +472,11 @@ export class Daemon {
     let lastError: unknown = null;
     for (let attempt = 1; attempt <= RECOVERY_ATTEMPTS && !this.#stopping; attempt++) {
       try {
+        if (this.#tunSpec) {
+          await tunHost.ensureDevice(this.#tunSpec.name);
+          await tunHost.apply(this.#tunSpec);
+        }
         await this.#startDataplane();
-        if (this.#tunSpec) await tunHost.apply(this.#tunSpec);
         state.counters.dataplaneRestarts++;
         if (reason === 'TUN device deleted' || /gone|deleted/i.test(cause?.message ?? ''))
           state.counters.tunRecreated++;

@@ -1,4 +1,4 @@
-// Link configuration of the TUN device with `ip` (execFile, argument arrays): address = subnet .0/32,
+// The persistent TUN device and its link configuration, with `ip` (execFile, argument arrays): address = subnet .0/32,
 // MTU, up, and the cluster network routed into it. Every step is idempotent ("replace"), so a
 // restarted daemon re-applies it to the persistent device without disturbing established flows.
 import { DaemonError } from '../errors.js';
@@ -30,6 +30,18 @@ export class TunHost {
 
   async exists(name: string): Promise<boolean> {
     return (await this.#link(name)) !== null;
+  }
+
+  /**
+   * Creates the persistent TUN device when absent (`ip tuntap add`: persistent, IFF_NO_PI, single
+   * queue, no owner), so it outlives this process and the data plane attaches to it by name.
+   * Returns true when it had to be created.
+   */
+  async ensureDevice(name: string): Promise<boolean> {
+    if (await this.exists(name)) return false;
+    await this.#ip(['tuntap', 'add', 'dev', name, 'mode', 'tun']);
+    this.#logger.info({ tun: name }, 'persistent TUN device created');
+    return true;
   }
 
   /** What differs from the spec; empty when the device is configured as wanted. */
