@@ -1,5 +1,6 @@
 import { vxlanDataOf } from '@felt/registry';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { SubnetWatch } from '../../packages/registry/src/watch.js';
 import { type EtcdServer, startEtcd } from '../harness/etcd.js';
 import { waitFor } from '../harness/netns.js';
 import {
@@ -34,7 +35,9 @@ describe('registry: watching peers on a real etcd', () => {
 
   it('lists existing leases, says synced, then reports add / change / remove in order', async () => {
     await etcd.etcdctl('put', subnetsKey('10.244.1.0-24'), udpLease('198.18.0.1'));
-    const watcher = registries.open().watchPeers();
+    // A frequent consistency check runs alongside and must find nothing to repair.
+    const registry = registries.open({ resyncIntervalMs: 50 });
+    const watcher = registry.watchPeers();
     const synced = new Promise<string[]>((resolve) =>
       watcher.on('synced', (peers) => resolve(peers.map((p) => p.subnet))),
     );
@@ -55,6 +58,25 @@ describe('registry: watching peers on a real etcd', () => {
       'added 10.244.3.0/24 198.18.0.3',
     ]);
     expect(watcher.peers().map((p) => p.subnet)).toEqual(['10.244.1.0/24', '10.244.3.0/24']);
+    expect(registry.stats().resyncRepairs).toBe(0);
+  });
+
+  it('repairs a peer view that missed an event, from the periodic full list', async () => {
+    await etcd.etcdctl('put', subnetsKey('10.244.1.0-24'), udpLease('198.18.0.1'));
+    const registry = registries.open({ resyncIntervalMs: 200 });
+    const watcher = registry.watchPeers();
+    const events = recordPeerEvents(watcher);
+    await waitFor('synced', () => watcher.synced, { timeoutMs: 5_000 });
+    // Simulate a silent watch: the view loses a lease etcd still has.
+    (watcher as unknown as SubnetWatch).view.delete(subnetsKey('10.244.1.0-24'));
+    expect(watcher.peers()).toEqual([]);
+    await waitFor('the repair', () => registry.stats().resyncRepairs >= 1, { timeoutMs: 5_000 });
+    expect(watcher.peers().map((p) => p.subnet)).toEqual(['10.244.1.0/24']);
+    expect(events).toEqual([
+      'added 10.244.1.0/24 198.18.0.1',
+      'removed 10.244.1.0/24',
+      'added 10.244.1.0/24 198.18.0.1',
+    ]);
   });
 
   it("reports a lease put with etcdctl in Flannel's exact JSON as a vxlan peer with its VtepMAC", async () => {

@@ -38,9 +38,16 @@ export function isMalformed(entry: StoredLease | MalformedEntry): entry is Malfo
   return 'error' in entry;
 }
 
-export async function listLeases(ctx: EtcdContext): Promise<LeaseListing> {
+/** Lists the leases now, or as they were at `atRevision` (then `revision` is that revision). */
+export async function listLeases(ctx: EtcdContext, atRevision?: bigint): Promise<LeaseListing> {
+  const key = Buffer.from(ctx.subnets);
+  const rangeEnd = prefixRangeEnd(ctx.subnets);
   const res = await etcdCall(ctx.stats, 'range', () =>
-    ctx.client.kv.range({ key: Buffer.from(ctx.subnets), range_end: prefixRangeEnd(ctx.subnets) }),
+    ctx.client.kv.range(
+      atRevision === undefined
+        ? { key, range_end: rangeEnd }
+        : { key, range_end: rangeEnd, revision: String(atRevision) },
+    ),
   );
   const leases: StoredLease[] = [];
   const malformed: MalformedEntry[] = [];
@@ -49,5 +56,7 @@ export async function listLeases(ctx: EtcdContext): Promise<LeaseListing> {
     if (isMalformed(entry)) malformed.push(entry);
     else leases.push(entry);
   }
-  return { revision: res.header.revision, leases, malformed };
+  // The header carries the store's current revision, also for a read at an older one.
+  const revision = atRevision === undefined ? res.header.revision : String(atRevision);
+  return { revision, leases, malformed };
 }

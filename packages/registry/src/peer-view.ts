@@ -49,6 +49,18 @@ export class PeerView {
     }
   }
 
+  /** How many keys `replaceAll(leases)` would change. */
+  countDifferences(leases: StoredLease[]): number {
+    let differences = 0;
+    const next = new Set<string>();
+    for (const stored of leases) {
+      next.add(stored.lease.key);
+      if (this.table.get(stored.lease.key)?.modRevision !== stored.modRevision) differences++;
+    }
+    for (const key of this.table.keys()) if (!next.has(key)) differences++;
+    return differences;
+  }
+
   setOwnKey(key: string | null): void {
     if (key === this.ownKey) return;
     const previous = this.ownKey;

@@ -34,6 +34,7 @@ export class SubnetRegistry extends EventEmitter<RegistryEvents> implements Subn
   private readonly stats_: RegistryStats = emptyStats();
   private readonly ttlSeconds: number;
   private readonly marginMs: number;
+  private readonly resyncIntervalMs: number;
   private readonly closing = new AbortController();
   private config: NetworkConfig | null = null;
   private watch: SubnetWatch | null = null;
@@ -56,6 +57,7 @@ export class SubnetRegistry extends EventEmitter<RegistryEvents> implements Subn
       );
     }
     this.marginMs = marginSeconds * 1000;
+    this.resyncIntervalMs = options.resyncIntervalMs ?? 300_000;
     this.client = createEtcdClient(options);
     const prefix = (options.prefix ?? '/coreos.com/network').replace(/\/+$/, '');
     this.ctx = {
@@ -169,7 +171,10 @@ export class SubnetRegistry extends EventEmitter<RegistryEvents> implements Subn
 
   private ensureWatch(): SubnetWatch {
     if (this.watch === null) {
-      this.watch = new SubnetWatch(this.ctx, { onApplied: () => this.checkOwnKey() });
+      this.watch = new SubnetWatch(this.ctx, {
+        onApplied: () => this.checkOwnKey(),
+        resyncIntervalMs: this.resyncIntervalMs,
+      });
       this.watch.view.setOwnKey(this.owned?.lease.key ?? null);
       this.watch.start();
     }

@@ -22,6 +22,7 @@ export function emptyStats(): RegistryStats {
     watchRestarts: { disconnected: 0, compacted: 0, canceled: 0 },
     etcdErrors,
     malformedLeasesSkipped: 0,
+    resyncRepairs: 0,
     reacquisitions: 0,
     synced: false,
     leaseExpiresAt: null,

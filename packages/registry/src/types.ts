@@ -94,6 +94,8 @@ export interface SubnetRegistryOptions {
   dialTimeoutMs?: number;
   /** Deadline of each etcd call. Default 5000. */
   callTimeoutMs?: number;
+  /** Every this often the watched peer set is checked against a full list. Default 300000; 0 = off. */
+  resyncIntervalMs?: number;
 }
 
 export interface AcquireRequest {
@@ -117,6 +119,8 @@ export interface RegistryStats {
   watchRestarts: { disconnected: number; compacted: number; canceled: number };
   etcdErrors: Record<EtcdOperation, number>;
   malformedLeasesSkipped: number;
+  /** Periodic consistency checks that found the watched view wrong and repaired it (should stay 0). */
+  resyncRepairs: number;
   /** Times our lease was lost and acquired again. */
   reacquisitions: number;
   /** True once the first full list of peers has been applied. */

@@ -15,9 +15,11 @@ import type { Lease, PeerEvents } from './types.js';
 
 export type WatchEndReason = 'disconnected' | 'compacted' | 'canceled';
 
-export interface SubnetWatchHooks {
+export interface SubnetWatchOptions {
   /** Called after every applied change batch (list or watch response). */
   onApplied?(): void;
+  /** Period of the consistency check against a full list; 0 turns it off. */
+  resyncIntervalMs?: number;
 }
 
 export class SubnetWatch extends EventEmitter<PeerEvents> implements PeerWatcherApi {
@@ -25,6 +27,7 @@ export class SubnetWatch extends EventEmitter<PeerEvents> implements PeerWatcher
   private readonly abort = new AbortController();
   private readonly badValues = new Map<string, string>();
   private running: Promise<void> | null = null;
+  private resyncTimer: NodeJS.Timeout | null = null;
   private syncedOnce = false;
   private syncScheduled = false;
   private failureStreak = 0;
@@ -33,7 +36,7 @@ export class SubnetWatch extends EventEmitter<PeerEvents> implements PeerWatcher
 
   constructor(
     private readonly ctx: EtcdContext,
-    private readonly hooks: SubnetWatchHooks = {},
+    private readonly hooks: SubnetWatchOptions = {},
   ) {
     super();
     this.view = new PeerView({
@@ -58,6 +61,11 @@ export class SubnetWatch extends EventEmitter<PeerEvents> implements PeerWatcher
 
   start(): void {
     this.running ??= this.run();
+    const every = this.hooks.resyncIntervalMs ?? 0;
+    if (every > 0 && this.resyncTimer === null) {
+      this.resyncTimer = setInterval(() => void this.resync(), every);
+      this.resyncTimer.unref();
+    }
   }
 
   close(): void {
@@ -66,6 +74,7 @@ export class SubnetWatch extends EventEmitter<PeerEvents> implements PeerWatcher
 
   /** Stops the loop (the registry's close()); resolves once it has stopped. */
   async stop(): Promise<void> {
+    if (this.resyncTimer !== null) clearInterval(this.resyncTimer);
     this.abort.abort();
     await this.running;
   }
@@ -139,6 +148,31 @@ export class SubnetWatch extends EventEmitter<PeerEvents> implements PeerWatcher
       });
       watcher.on('end', () => finish('canceled'));
     });
+  }
+
+  /**
+   * Belt and braces against a watch that went silent (etcd3 #31, #72, #78): list at the revision the
+   * view claims to reflect; any difference means events were missed, so apply the listing.
+   */
+  private async resync(): Promise<void> {
+    const at = this.revision;
+    if (!this.syncedOnce || at === 0n || this.abort.signal.aborted) return;
+    let listing: LeaseListing;
+    try {
+      listing = await listLeases(this.ctx, at);
+    } catch {
+      return; // compacted past `at` or etcd unreachable: the watch loop deals with both
+    }
+    // Events applied meanwhile make the listing stale; compare again next time.
+    if (this.revision !== at || this.abort.signal.aborted) return;
+    const differences = this.view.countDifferences(listing.leases);
+    if (differences === 0) return;
+    this.ctx.stats.resyncRepairs++;
+    this.ctx.logger.warn(
+      { differences, revision: String(at) },
+      'lease watch missed changes; repaired from a full list',
+    );
+    this.applyListing(listing);
   }
 
   private applyListing(listing: LeaseListing): void {
