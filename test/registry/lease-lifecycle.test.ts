@@ -1,5 +1,9 @@
 import { isRegistryError, type Lease } from '@felt/registry';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createEtcdClient } from '../../packages/registry/src/etcd-client.js';
+import type { EtcdContext } from '../../packages/registry/src/etcd-context.js';
+import { createLease, renewLease } from '../../packages/registry/src/lease-ops.js';
+import { emptyStats } from '../../packages/registry/src/stats.js';
 import { type EtcdServer, startEtcd } from '../harness/etcd.js';
 import { waitFor } from '../harness/netns.js';
 import {
@@ -123,6 +127,46 @@ describe('registry: lease lifecycle on a real etcd', () => {
         .peers()
         .map((p) => p.attrs.PublicIP),
     ).toEqual(['198.18.9.99']);
+  });
+
+  it('renewal is a compare-and-swap: it refuses to write a key whose etcd lease is no longer ours', async () => {
+    const client = createEtcdClient({ endpoints: [etcd.endpoint] });
+    const silent = () => {};
+    const ctx: EtcdContext = {
+      client,
+      prefix: PREFIX,
+      subnets: `${PREFIX}/subnets/`,
+      stats: emptyStats(),
+      logger: { debug: silent, info: silent, warn: silent, error: silent },
+    };
+    try {
+      const key = `${PREFIX}/subnets/10.60.42.0-24`;
+      const attrs = { PublicIP: '198.18.9.6', PublicIPv6: null };
+      const mine = await createLease(
+        ctx,
+        { subnet: '10.60.42.0/24', key, attrs, expiresAt: null },
+        udpLease('198.18.9.6'),
+        60,
+      );
+      expect(mine).not.toBeNull();
+      const renewed = await renewLease(ctx, mine!, 60);
+      expect(renewed?.leaseId).not.toBe(mine!.leaseId);
+      // Someone else writes the key (a blind Flannel put); our next renewal must not overwrite it.
+      await etcd.etcdctl('put', key, udpLease('198.18.9.66'));
+      expect(await renewLease(ctx, renewed!, 60)).toBeNull();
+      expect((await leasesInEtcd(etcd)).get(key)).toBe(udpLease('198.18.9.66'));
+      // And creating it again is refused too.
+      expect(
+        await createLease(
+          ctx,
+          { subnet: '10.60.42.0/24', key, attrs, expiresAt: null },
+          udpLease('198.18.9.6'),
+          60,
+        ),
+      ).toBeNull();
+    } finally {
+      client.close();
+    }
   });
 
   it('release deletes the key and revokes the lease; peers see it removed', async () => {
