@@ -153,6 +153,7 @@ function harness(flags: string[], backend = 'vxlan'): Harness {
       mtu: async () => 1500,
     },
     tunHost: {
+      present: async () => !h.tunProblems.includes('device missing'),
       ensureDevice: async (name) => {
         calls.push(`tun.ensureDevice ${name}`);
         return h.tunProblems.includes('device missing');
@@ -292,6 +293,16 @@ describe('Daemon while running', () => {
     await until('second recovery', () => h.dataplanes.length === 3 && h.state.checks.tunUp);
     expect(h.state.counters.dataplaneRestarts).toBe(2);
     expect(h.fatal).toEqual([]);
+    await h.daemon.stop();
+  });
+
+  it('re-applies a drifted TUN configuration without restarting the data plane', async () => {
+    const h = harness([]);
+    await h.daemon.start();
+    h.tunProblems = ['route 10.5.0.0/16 missing'];
+    await until('re-apply', () => h.tunSpecs.length === 2);
+    expect(h.dataplanes).toHaveLength(1);
+    expect(h.state.counters.tunRecreated).toBe(0);
     await h.daemon.stop();
   });
 

@@ -27,6 +27,8 @@ import type { DaemonState } from './state.js';
 import { type PreviousSubnetEnv, readSubnetEnv, writeSubnetEnv } from './subnet-env.js';
 
 export interface TunHostPort {
+  /** Cheap existence test, run every second. */
+  present(name: string): Promise<boolean>;
   ensureDevice(name: string): Promise<boolean>;
   problems(spec: TunSpec): Promise<string[]>;
   apply(spec: TunSpec): Promise<void>;
@@ -59,6 +61,8 @@ export interface DaemonDeps {
 /** Data plane recoveries allowed per minute before giving up (exit, let the supervisor restart). */
 const MAX_RECOVERIES_PER_MINUTE = 10;
 const RECOVERY_ATTEMPTS = 5;
+/** Host checks between two full checks of the TUN configuration (each full check runs `ip` 3 times). */
+const FULL_CHECK_EVERY = 5;
 
 export class Daemon {
   readonly #deps: DaemonDeps;
@@ -74,6 +78,7 @@ export class Daemon {
   #recoveryTimes: number[] = [];
   #stopping: Promise<void> | null = null;
   #readyLogged = false;
+  #hostChecks = 0;
 
   constructor(deps: DaemonDeps) {
     this.#deps = deps;
@@ -407,10 +412,15 @@ export class Daemon {
     probe.start();
   }
 
+  /** Every tick: does the device exist (cheap). Every FULL_CHECK_EVERY ticks: address, MTU, route. */
   async #checkHost(): Promise<void> {
     const spec = this.#tunSpec;
     if (!spec || this.#recovering || this.#stopping) return;
-    const problems = await this.#deps.tunHost.problems(spec);
+    this.#hostChecks++;
+    const full = this.#hostChecks % FULL_CHECK_EVERY === 0;
+    const present = await this.#deps.tunHost.present(spec.name);
+    if (present && !full) return;
+    const problems = present ? await this.#deps.tunHost.problems(spec) : ['device missing'];
     if (problems.length === 0) return;
     if (problems.includes('device missing')) {
       await this.#recover('TUN device deleted');

@@ -1,6 +1,7 @@
 // The persistent TUN device and its link configuration, with `ip` (execFile, argument arrays): address = subnet .0/32,
 // MTU, up, and the cluster network routed into it. Every step is idempotent ("replace"), so a
 // restarted daemon re-applies it to the persistent device without disturbing established flows.
+import { access } from 'node:fs/promises';
 import { DaemonError } from '../errors.js';
 import type { CommandRunner, Logger } from '../exec.js';
 
@@ -30,6 +31,16 @@ export class TunHost {
 
   async exists(name: string): Promise<boolean> {
     return (await this.#link(name)) !== null;
+  }
+
+  /** Existence through /sys (no process spawned); only valid when run inside the device's namespace. */
+  async present(name: string): Promise<boolean> {
+    try {
+      await access(`/sys/class/net/${name}`);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**
