@@ -1,7 +1,7 @@
 // Getting a subnet, in Flannel's order: our previous lease (same PublicIP), then the subnet named by the
 // previous subnet.env if free, then a random one among the lowest free. Unlike Flannel, losing a race
 // (another node created the key first) retries with a fresh listing instead of giving up.
-import { chooseSubnet, normaliseSubnet, subnetFitsConfig } from './allocate.js';
+import { chooseSubnet, isFree, normaliseSubnet, subnetFitsConfig } from './allocate.js';
 import { RegistryError } from './errors.js';
 import type { EtcdContext } from './etcd-context.js';
 import { formatLeaseValue } from './lease-json.js';
@@ -80,7 +80,7 @@ export async function acquireSubnet(ctx: EtcdContext, plan: AcquirePlan): Promis
       continue;
     }
 
-    if (previous !== null && !taken.has(previous) && subnetFitsConfig(plan.config, previous)) {
+    if (previous !== null && isFree(previous, taken) && subnetFitsConfig(plan.config, previous)) {
       const got = await createLease(ctx, leaseFor(ctx, previous, plan.attrs), value, plan.ttlSeconds);
       if (got !== null) return got;
       continue;

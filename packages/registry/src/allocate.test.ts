@@ -3,6 +3,7 @@ import {
   CANDIDATE_LIMIT,
   chooseSubnet,
   freeCandidates,
+  isFree,
   normaliseSubnet,
   subnetFitsConfig,
 } from './allocate.js';
@@ -37,6 +38,11 @@ describe('subnet allocation', () => {
     expect(subnetFitsConfig(config, '10.244.0.0/24')).toBe(false); // below SubnetMin
     expect(subnetFitsConfig(config, '10.244.9.0/25')).toBe(false);
     expect(subnetFitsConfig(config, '10.245.9.0/24')).toBe(false);
+  });
+
+  it('sees a subnet as taken when any lease overlaps it', () => {
+    expect(isFree('10.244.3.0/24', ['10.244.2.0/23'])).toBe(false);
+    expect(isFree('10.244.3.0/24', ['10.244.4.0/24', '10.244.2.0/24'])).toBe(true);
   });
 
   it('reads subnet.env style subnets', () => {

@@ -59,6 +59,14 @@ export function chooseSubnet(
   return candidates[Math.floor(random() * candidates.length)] ?? candidates[0]!;
 }
 
+/** True when `subnet` shares no address with any of `taken`. */
+export function isFree(subnet: string, taken: Iterable<string>): boolean {
+  const wanted = parseCidr(subnet);
+  if (wanted === null) return false;
+  for (const other of parseSubnets(taken)) if (overlaps(wanted, other)) return false;
+  return true;
+}
+
 /** True when `subnet` is a whole lease of this config: right size, inside Network and [min, max]. */
 export function subnetFitsConfig(config: NetworkConfig, subnet: string): boolean {
   const parsed = parseCidr(subnet);

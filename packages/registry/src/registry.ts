@@ -257,6 +257,7 @@ export class SubnetRegistry extends EventEmitter<RegistryEvents> implements Subn
 
   private async reacquire(previous: StoredLease): Promise<void> {
     const backoff = new Backoff(100, 5_000);
+    let lastProblem = '';
     try {
       while (!this.closing.signal.aborted && this.request !== null) {
         try {
@@ -266,10 +267,12 @@ export class SubnetRegistry extends EventEmitter<RegistryEvents> implements Subn
           return;
         } catch (err) {
           if (this.closing.signal.aborted) return;
-          this.ctx.logger.error(
-            { err: (err as Error).message },
-            're-acquiring the subnet lease failed; retrying',
-          );
+          // Out of subnets can last; say it once per distinct problem, not every 5 s.
+          const message = (err as Error).message;
+          if (message !== lastProblem) {
+            lastProblem = message;
+            this.ctx.logger.error({ err: message }, 're-acquiring the subnet lease failed; retrying');
+          }
           if (this.listenerCount('lease-error') > 0) this.emit('lease-error', err as Error);
         }
         await delay(backoff.next(), this.closing.signal);
