@@ -1,6 +1,7 @@
 // Shared set-up for the registry system tests: registries that are always closed, config writes, and a
 // logger that records warnings so tests can assert "logged once".
 import {
+  type Lease,
   type NetworkConfig,
   parseNetworkConfig,
   SubnetRegistry,
