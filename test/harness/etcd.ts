@@ -49,6 +49,8 @@ export interface EtcdServer {
 }
 
 const live = new Set<ManagedProcess>();
+/** Data dirs of servers not stopped yet; removed by the exit hook too. */
+const dataDirs = new Set<string>();
 let exitHookInstalled = false;
 let serial = 0;
 
@@ -58,6 +60,7 @@ function installExitHook(): void {
   exitHookInstalled = true;
   process.once('exit', () => {
     for (const p of live) p.kill('SIGKILL');
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   });
 }
 
@@ -208,6 +211,7 @@ class EtcdProcess implements EtcdServer {
     this.process = null;
     if (p !== null) await p.stop(3_000);
     rmSync(this.dataDir, { recursive: true, force: true });
+    dataDirs.delete(this.dataDir);
   }
 }
 
@@ -220,6 +224,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
     const clientPort = options.netns ? randomHighPort() : await probeFreePort(host);
     const peerPort = options.netns ? randomHighPort() : await probeFreePort('127.0.0.1');
     const dataDir = mkdtempSync(join(dataRoot(), `${RUN_ID}-etcd-`));
+    dataDirs.add(dataDir);
     const name = `${RUN_ID}-etcd${serial++}`;
     const server = new EtcdProcess(
       host,
