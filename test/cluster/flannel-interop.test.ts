@@ -37,7 +37,11 @@ describe.skipIf(!FELTD_PRESENT)('felt vxlan ↔ kernel vxlan node (Flannel-style
     expect(await cluster.ping(kernelPod, feltPod.ip, 3, 5_000)).toBe(true);
   });
 
-  it('10 MB TCP transfers arrive intact both ways', async () => {
+  // Over a veth underlay the kernel node's inner TCP checksums stay unfinished (a NIC would finish them);
+  // felt hands the inner packet to its TUN as received, so TCP needs Flannel's documented checksum
+  // workaround on flannel.1. Pings above run on the plain Flannel set-up.
+  it('10 MB TCP transfers arrive intact both ways (with tx-checksum-ip-generic off on flannel.1)', async () => {
+    await flannel.disableTxChecksumOffload();
     const feltPod = cluster.node(0).pods[0]!;
     const kernelPod = flannel.node.pods[0]!;
     for (const [from, to] of [

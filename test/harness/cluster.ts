@@ -115,7 +115,10 @@ export class Cluster {
       await cluster.writeNetworkConfig(options.networkConfig ?? networkConfigFor(options.backend));
       cluster.outside = await lab.addHost('out', bridge, 200);
       for (let i = 0; i < options.nodes; i++) await cluster.addNode();
-      if (options.start ?? true) await Promise.all(cluster.nodes.map((n) => cluster.startNode(n.index)));
+      if (options.start ?? true) {
+        await Promise.all(cluster.nodes.map((n) => cluster.startNode(n.index)));
+        await cluster.waitForConvergence();
+      }
       return cluster;
     } catch (err) {
       await lab.dispose();
@@ -267,16 +270,42 @@ export class Cluster {
     return sh(cmd, args, { ...opts, netns: pod.netns });
   }
 
-  /** True when `count` echo requests from `pod` to `ip` all come back within the deadline. */
+  /**
+   * True once `count` echo requests in a row from `pod` to `ip` all come back, retrying until `timeoutMs`
+   * (ping itself gives up early on an ICMP error, e.g. while a peer is still being programmed).
+   */
   async ping(pod: Pod, ip: string, count = 1, timeoutMs = 5_000): Promise<boolean> {
-    const deadline = Math.max(1, Math.ceil(timeoutMs / 1000));
-    const r = await this.execInPod(
-      pod,
-      'ping',
-      ['-n', '-q', '-c', String(count), '-i', '0.05', '-W', '1', '-w', String(deadline), ip],
-      { allowFail: true, timeoutMs: timeoutMs + 2_000 },
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const r = await this.execInPod(
+        pod,
+        'ping',
+        ['-n', '-q', '-c', String(count), '-i', '0.05', '-W', '1', ip],
+        {
+          allowFail: true,
+          timeoutMs: count * 1_000 + 2_000,
+        },
+      );
+      if (r.code === 0 && new RegExp(`${count} received`).test(r.stdout)) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return false;
+  }
+
+  /** Waits until every running node has every other running node in its forwarding table. */
+  async waitForConvergence(timeoutMs = 10_000): Promise<void> {
+    const running = this.nodes.filter((n) => n.feltd?.running);
+    await waitFor(
+      `all ${running.length} nodes to know each other`,
+      async () => {
+        const counts = await Promise.all(
+          running.map(async (n) => (await this.metrics(n.index)).sum('felt_peers', { family: 'ipv4' })),
+        );
+        return counts.every((c) => c >= running.length - 1);
+      },
+      { timeoutMs, intervalMs: 50 },
     );
-    return r.code === 0 && new RegExp(`${count} received`).test(r.stdout);
   }
 
   /** Runs one of traffic.mjs's modes in `netns` as a tracked process. */
@@ -329,6 +358,17 @@ export class Cluster {
       );
     }
     return { sent: lastJson(sender.output()), received: lastJson(sink.output()) };
+  }
+
+  /** The last `lines` log lines of every node's current feltd, for failure reports. */
+  daemonLogs(lines = 30): string {
+    return this.nodes
+      .filter((n) => n.feltd)
+      .map(
+        (n) =>
+          `--- feltd n${n.index} (${n.feltd!.running ? 'running' : 'exited'}) ---\n${n.feltd!.output().trim().split('\n').slice(-lines).join('\n')}`,
+      )
+      .join('\n');
   }
 
   async dispose(): Promise<void> {

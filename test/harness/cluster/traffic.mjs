@@ -65,7 +65,7 @@ function sink(port) {
       process.exit(1);
     });
   });
-  server.listen(port, () => console.log(`listening ${port}`));
+  server.listen(port, '0.0.0.0', () => console.log(`listening ${port}`));
 }
 
 async function send(host, port, total, rateMbps) {
@@ -105,7 +105,7 @@ function whoamiServer(port) {
     socket.on('error', () => socket.destroy());
     socket.end(`${socket.remoteAddress}\n`);
   });
-  server.listen(port, () => console.log(`listening ${port}`));
+  server.listen(port, '0.0.0.0', () => console.log(`listening ${port}`));
 }
 
 async function whoami(host, port) {
