@@ -1,9 +1,10 @@
 /**
  * Runs the micro-benchmark scripts other parts of felt provide (bench/micro/*.js, bench/registry/*.js),
- * each in a fresh Node process with `--json`, and collects what they print. A missing folder, a script
+ * each in a fresh Node process with `--json`, and collects what they print. Only files that mention
+ * `--json` are benchmark scripts; the others are their helpers and are skipped. A missing folder, a script
  * that fails or prints no JSON becomes a note in the report, never an abort.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { run } from './exec.js';
 
@@ -38,6 +39,11 @@ export async function runMicroBenchmarks(benchDir, { quick, log }) {
     for (const file of files) {
       const path = join(dir, file);
       const name = `bench/${relative(benchDir, path)}`;
+      // A benchmark script takes --json; other files there are its helper modules and child scripts.
+      if (!readFileSync(path, 'utf8').includes('--json')) {
+        entries.push({ file: name, status: 'helper', reason: 'no --json option: helper module, not run' });
+        continue;
+      }
       log(`micro: ${name}`);
       const started = Date.now();
       const r = await run(process.execPath, [path, '--json'], {

@@ -14,12 +14,20 @@ const TOP = 58;
 const esc = (s) =>
   String(s).replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]);
 
-/** A "nice" axis maximum ≥ value: 1, 2, 2.5 or 5 times a power of ten. */
-function niceMax(value) {
-  if (!(value > 0)) return 1;
-  const pow = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * pow >= value) return step * pow;
-  return 10 * pow;
+/** A "nice" axis: maximum ≥ value of 1, 2, 2.5 or 5 times a power of ten, split into round ticks. */
+function niceAxis(value) {
+  const v = value > 0 ? value : 1;
+  const pow = 10 ** Math.floor(Math.log10(v));
+  for (const [step, divisions] of [
+    [1, 5],
+    [2, 4],
+    [2.5, 5],
+    [5, 5],
+    [10, 5],
+  ]) {
+    if (step * pow >= v) return { max: step * pow, divisions };
+  }
+  return { max: 10 * pow, divisions: 5 };
 }
 
 function panel(cases, x0, title, metricOf, rangeOf, format) {
@@ -28,17 +36,15 @@ function panel(cases, x0, title, metricOf, rangeOf, format) {
     .map(rangeOf)
     .filter(Boolean)
     .map((r) => r[1]);
-  const max = niceMax(Math.max(0, ...values, ...ranges));
+  const { max, divisions } = niceAxis(Math.max(0, ...values, ...ranges));
   const scale = (v) => (v / max) * PANEL_W;
   const out = [`<text x="${x0}" y="${TOP - 22}" class="h">${esc(title)}</text>`];
-  for (let i = 0; i <= 4; i++) {
-    const x = x0 + (PANEL_W * i) / 4;
+  for (let i = 0; i <= divisions; i++) {
+    const x = x0 + (PANEL_W * i) / divisions;
     const height = cases.length * ROW;
     out.push(`<line x1="${x}" y1="${TOP - 4}" x2="${x}" y2="${TOP + height}" class="grid"/>`);
-    const tick = (max * i) / 4;
-    out.push(
-      `<text x="${x}" y="${TOP + height + 14}" class="tick">${Number.isInteger(tick) ? tick : tick.toFixed(1)}</text>`,
-    );
+    const tick = Number(((max * i) / divisions).toPrecision(6));
+    out.push(`<text x="${x}" y="${TOP + height + 14}" class="tick">${tick}</text>`);
   }
   cases.forEach((c, i) => {
     const y = TOP + i * ROW + 4;
@@ -82,12 +88,12 @@ export function renderChart(report) {
     'TCP, 1 stream (Gbit/s, median; whisker = min–max)',
     (c) => c.tcp?.gbps.median ?? null,
     (c) => (c.tcp ? [c.tcp.gbps.min, c.tcp.gbps.max] : null),
-    (v) => (v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2)),
+    (v) => (v >= 1 ? v.toFixed(1) : v.toFixed(2)),
   );
   const udp = panel(
     cases,
     udpX,
-    'UDP 64 B payloads (kpps received, median)',
+    'UDP, 64 B payloads (kpps received, median; min–max)',
     (c) => (c.udp ? c.udp.pps.median / 1000 : null),
     (c) => (c.udp ? [c.udp.pps.min / 1000, c.udp.pps.max / 1000] : null),
     (v) => v.toFixed(0),

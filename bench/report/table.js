@@ -1,5 +1,6 @@
 /** The markdown report: end-to-end table, targets, micro-benchmarks and the machine it ran on. */
 import { machineSummary } from '../lib/machine.js';
+import { microSection } from './micro.js';
 
 const fixed = (x, digits) => (x === null || x === undefined ? '–' : x.toFixed(digits));
 const times = (x) =>
@@ -39,45 +40,6 @@ export function targetsList(targets) {
     .join('\n');
 }
 
-/** Numeric fields of one micro-benchmark result row, at most six, formatted compactly. */
-function microRow(row) {
-  const name = row.label ?? row.name ?? row.task ?? row.id ?? '?';
-  const numbers = Object.entries(row)
-    .filter(([, v]) => typeof v === 'number')
-    .slice(0, 6)
-    .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`);
-  return `| ${name} | ${numbers.join(', ')} |`;
-}
-
-function rowsOf(data) {
-  if (Array.isArray(data)) return data;
-  for (const key of ['results', 'tasks', 'benchmarks', 'rows'])
-    if (Array.isArray(data?.[key])) return data[key];
-  return null;
-}
-
-export function microSection(entries) {
-  if (!entries) return '';
-  const parts = [];
-  for (const e of entries) {
-    if (e.status !== 'ok') {
-      parts.push(`- \`${e.file}\`: ${e.status} — ${e.reason}`);
-      continue;
-    }
-    const rows = rowsOf(e.data)?.filter((r) => r && typeof r === 'object');
-    if (rows?.length) {
-      const unit = typeof e.data.unit === 'string' ? `, ${e.data.unit}` : '';
-      const notes = Array.isArray(e.data.notes) ? e.data.notes.map((n) => `\n- ${n}`).join('') : '';
-      parts.push(
-        `\n\`${e.file}\` (${e.seconds.toFixed(0)} s${unit})\n\n| benchmark | result |\n|---|---|\n${rows.map(microRow).join('\n')}\n${notes}`,
-      );
-    } else {
-      parts.push(`- \`${e.file}\`: \`${JSON.stringify(e.data).slice(0, 400)}\``);
-    }
-  }
-  return parts.join('\n');
-}
-
 export function markdownReport(report) {
   const { plan, machine, cases, targets, micro } = report;
   return [
@@ -91,5 +53,7 @@ export function markdownReport(report) {
     ...(cases.some((c) => c.group === 'felt') ? ['### Targets', '', targetsList(targets), ''] : []),
     ...(micro ? ['', '### Micro-benchmarks', '', microSection(micro)] : []),
     '',
-  ].join('\n');
+  ]
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n');
 }
