@@ -93,7 +93,8 @@ export class ManagedProcess {
   assertRunning() {
     if (!this.running) {
       const tail = this.text.trim().split('\n').slice(-5).join('\n').slice(-800);
-      const error = new Error(`${this.label} exited (${this.exitCode}); last output: ${tail}`);
+      // First line for the table; the output tail after it for the JSON record.
+      const error = new Error(`${this.label} exited (${this.exitCode})\nlast output:\n${tail}`);
       error.code = 'BENCH_PROCESS_EXITED';
       throw error;
     }
