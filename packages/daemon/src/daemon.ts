@@ -440,7 +440,11 @@ export class Daemon {
       connected =
         isRegistryError(error, 'REGISTRY_NO_CONFIG') || isRegistryError(error, 'REGISTRY_BAD_CONFIG');
       if (!connected && state.checks.registryConnected) {
-        this.#log.warn({ err: error }, 'etcd unreachable; forwarding continues with the last known peers');
+        const { code, message } = error as { code?: string; message?: string };
+        this.#log.warn(
+          { code, reason: message },
+          'etcd unreachable; forwarding continues with the last known peers',
+        );
       }
     }
     if (connected && !state.checks.registryConnected) this.#log.info({}, 'etcd reachable again');
