@@ -54,7 +54,7 @@ async function get(port: number, path: string, method = 'GET') {
 }
 
 describe('startHttpServers', () => {
-  it('serves /metrics with the registry content type and nothing else on the metrics listener', async () => {
+  it('serves /metrics with the registry content type, and the health paths, on the metrics listener', async () => {
     const servers = await start({});
     const port = servers.metricsAddress!.port;
     expect(servers.healthzAddress).toBeNull();
@@ -63,7 +63,8 @@ describe('startHttpServers', () => {
       type: fakeMetrics.contentType,
       body: exposition,
     });
-    expect((await get(port, '/readyz')).status).toBe(404);
+    expect((await get(port, '/readyz')).status).not.toBe(404);
+    expect((await get(port, '/nope')).status).toBe(404);
     expect((await get(port, '/metrics', 'POST')).status).toBe(405);
     expect(await get(port, '/metrics', 'HEAD')).toMatchObject({ status: 200, body: '' });
   });

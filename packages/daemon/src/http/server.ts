@@ -1,5 +1,7 @@
 // The daemon's HTTP listeners (node:http only): /metrics on --metrics-addr, /healthz, /livez and
-// /readyz on --healthz-ip:--healthz-port. One listener serves everything when both addresses match.
+// /readyz on --healthz-ip:--healthz-port. The metrics listener also answers the health paths, so a
+// node with the health port off (Flannel's default) can still be probed; one listener serves
+// everything when both addresses match.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ReadinessReport } from '../state.js';
@@ -179,11 +181,9 @@ export async function startHttpServers(options: HttpServersOptions): Promise<Htt
   let healthzAddress: AddressInfo | null = null;
 
   try {
-    if (healthOn) eventLoop.start();
+    if (healthOn || metrics !== null) eventLoop.start();
     if (metrics !== null) {
-      const routes = shared
-        ? { '/metrics': metricsRoute(options), ...healthRoutes(options, eventLoop) }
-        : { '/metrics': metricsRoute(options) };
+      const routes = { '/metrics': metricsRoute(options), ...healthRoutes(options, eventLoop) };
       const server = newServer(routes);
       servers.push(server);
       metricsAddress = await listen(server, metrics.host, metrics.port, '--metrics-addr');
