@@ -1,11 +1,10 @@
 /**
  * Dataplane: the main-thread handle of the forwarder. `start` validates the configuration, allocates
  * the shared memory (packet pool, route table, counters) and starts the worker that owns the TUN
- * device and the socket. Peers are programmed into the shared route table directly (no messages per
+ * device and the socket (ipip: on the main thread, see forwarder-host.ts). Peers are programmed into the shared route table directly (no messages per
  * change reach the worker); `snapshot` reads the shared counters.
  */
 import { EventEmitter } from 'node:events';
-import { Worker } from 'node:worker_threads';
 import {
   type DataplaneConfig,
   DataplaneError,
@@ -30,22 +29,19 @@ import {
   PEER_TX_PACKETS,
 } from './counters.js';
 import { DIRECTION_RX, DIRECTION_TX } from './drops.js';
+import { type ForwarderHost, startInline, startInWorker } from './forwarder-host.js';
 import { formatCidr } from './ipv4.js';
 import { PeerDirectory } from './peer-directory.js';
 import { BufferPool } from './pool.js';
 import { type PeerRecord, RouteTableWriter } from './route-table-writer.js';
-import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
-
-const STOP_TIMEOUT_MS = 5_000;
+import type { WorkerInit } from './worker-protocol.js';
 
 const silentLogger: DataplaneLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Events: 'fatal' (DataplaneError DATAPLANE_FATAL) when forwarding stopped by itself, e.g. TUN deleted. */
 export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
-  /** The TUN interface name the kernel gave (the configured one, unless it had a %d pattern). */
-  readonly tunName: string;
   private readonly resolved: ResolvedConfig;
-  private readonly worker: Worker;
+  private host: ForwarderHost | undefined;
   private readonly logger: DataplaneLogger;
   private readonly routes: RouteTableWriter;
   private readonly counters: CounterReader;
@@ -56,28 +52,22 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
 
   private constructor(
     resolved: ResolvedConfig,
-    worker: Worker,
-    tunName: string,
     shared: { routes: RouteTableWriter; counters: CounterReader; pool: BufferPool },
     logger: DataplaneLogger,
   ) {
     super();
     this.resolved = resolved;
-    this.worker = worker;
-    this.tunName = tunName;
     this.routes = shared.routes;
     this.counters = shared.counters;
     this.pool = shared.pool;
     this.logger = logger;
     const c = resolved.config;
     this.peers = new PeerDirectory(c.backend, resolved.maxPeers, resolved.settings.port, resolved.subnet);
-    worker.on('message', (message: FromWorker) => {
-      if (message.type === 'fatal') this.fail(message.code, message.message);
-    });
-    worker.on('error', (err) => this.fail('DATAPLANE_WORKER_ERROR', err.message));
-    worker.on('exit', (exitCode) => {
-      if (!this.stopping) this.fail('DATAPLANE_WORKER_EXIT', `worker exited with code ${exitCode}`);
-    });
+  }
+
+  /** The TUN interface name the kernel gave (the configured one, unless it had a %d pattern). */
+  get tunName(): string {
+    return this.host?.tunName ?? this.resolved.config.tunName;
   }
 
   /**
@@ -104,25 +94,8 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
       poolSlots: resolved.poolSlots,
       slotSize: resolved.slotSize,
     };
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
-    const tunName = await new Promise<string>((resolve, reject) => {
-      const failed = (message: string, cause?: unknown): void => {
-        void worker.terminate();
-        reject(
-          new DataplaneError('DATAPLANE_START_FAILED', `data plane did not start: ${message}`, { cause }),
-        );
-      };
-      worker.once('message', (message: FromWorker) => {
-        if (message.type === 'ready') resolve(message.tunName);
-        else if (message.type === 'start_failed') failed(`${message.code}: ${message.message}`, message);
-        else failed(`unexpected message ${message.type}`);
-      });
-      worker.once('error', (err) => failed(err.message, err));
-    });
     const dataplane = new Dataplane(
       resolved,
-      worker,
-      tunName,
       {
         routes: new RouteTableWriter(routeMemory, resolved.layout),
         counters: new CounterReader(counterMemory),
@@ -130,8 +103,11 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
       },
       logger,
     );
+    const onFatal = (code: string, message: string): void => dataplane.fail(code, message);
+    dataplane.host =
+      config.backend === 'ipip' ? startInline(init, onFatal) : await startInWorker(init, onFatal);
     logger.info(
-      { backend: config.backend, tun: tunName, subnet: config.subnet, network: config.network },
+      { backend: config.backend, tun: dataplane.tunName, subnet: config.subnet, network: config.network },
       'data plane started',
     );
     return dataplane;
@@ -231,14 +207,9 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
   stop(): Promise<void> {
     if (!this.stopping) {
       this.stopped = true;
-      this.stopping = new Promise<void>((resolve) => {
-        const timer = setTimeout(() => void this.worker.terminate(), STOP_TIMEOUT_MS);
-        this.worker.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        this.worker.postMessage({ type: 'stop' } satisfies ToWorker);
-      }).then(() => this.logger.info({ tun: this.tunName }, 'data plane stopped'));
+      this.stopping = (this.host?.stop() ?? Promise.resolve()).then(() =>
+        this.logger.info({ tun: this.tunName }, 'data plane stopped'),
+      );
     }
     return this.stopping;
   }
@@ -250,7 +221,7 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
   private fail(code: string, message: string): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.stopping = this.worker.terminate().then(() => undefined);
+    this.stopping = this.host?.stop() ?? Promise.resolve();
     const err = new DataplaneError('DATAPLANE_FATAL', `data plane stopped: ${code}: ${message}`, {
       cause: { code },
     });
