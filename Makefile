@@ -8,7 +8,7 @@ export npm_config_nodedir := $(shell node -p "require('path').resolve(process.ex
 
 PNPM_VERSION := 12.4.2
 # What tests and the demo need from Debian.
-APT_PACKAGES := etcd-server etcd-client iperf3 iproute2 iptables iputils-ping ethtool python3 prometheus ethtool
+APT_PACKAGES := etcd-server etcd-client iperf3 iproute2 iptables iputils-ping ethtool prometheus
 # What only the benchmarks need: the C userspace tunnels felt is compared with.
 APT_BENCH_PACKAGES := quicktun tinc fastd
 
