@@ -26,13 +26,35 @@ function progress(message) {
   console.log(`[${seconds}s] ${message}`);
 }
 
-function run(cmd, args, { netns, timeoutMs = 30_000, allowFail = false } = {}) {
+/** Commands in flight, so an interrupt can end them by PID instead of waiting for their timeouts. */
+const inFlight = new Set();
+
+function execCommand(cmd, args, { netns, timeoutMs = 30_000, allowFail = false } = {}) {
   const [file, argv] = netns ? ['ip', ['netns', 'exec', netns, cmd, ...args]] : [cmd, args];
   return new Promise((resolve, reject) => {
-    execFile(file, argv, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && !allowFail) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`));
-      else resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      file,
+      argv,
+      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        inFlight.delete(child);
+        if (err && !allowFail) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`));
+        else resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
+    inFlight.add(child);
+  });
+}
+
+/** The demo's steps run commands through here, so after Ctrl-C the next step stops. */
+function run(cmd, args, options) {
+  const stopIfInterrupted = () => {
+    if (interrupted) throw new Error(`interrupted by ${interrupted}`);
+  };
+  stopIfInterrupted();
+  return execCommand(cmd, args, options).then((result) => {
+    stopIfInterrupted();
+    return result;
   });
 }
 
@@ -73,23 +95,31 @@ function spawnRoot(cmd, args, logFile) {
 let cleaning = null;
 function cleanup() {
   cleaning ??= (async () => {
-    for (const p of owned.processes) if (!p.exited) p.child.kill('SIGTERM');
-    await waitUntil('processes to exit', async () => owned.processes.every((p) => p.exited), 5_000).catch(
-      () => {
-        for (const p of owned.processes) if (!p.exited) p.child.kill('SIGKILL');
-      },
-    );
-    for (const ns of owned.namespaces.reverse()) await run('ip', ['netns', 'del', ns], { allowFail: true });
-    for (const link of owned.links.reverse()) await run('ip', ['link', 'del', link], { allowFail: true });
+    for (const child of inFlight) child.kill('SIGTERM');
+    // Daemons first, etcd last: a feltd shutting down may still talk to etcd.
+    for (const group of [owned.processes.filter((p) => !p.last), owned.processes.filter((p) => p.last)]) {
+      for (const p of group) if (!p.exited) p.child.kill('SIGTERM');
+      await waitUntil('processes to exit', async () => group.every((p) => p.exited), 5_000).catch(() => {
+        for (const p of group) if (!p.exited) p.child.kill('SIGKILL');
+      });
+    }
+    for (const ns of owned.namespaces.reverse())
+      await execCommand('ip', ['netns', 'del', ns], { allowFail: true });
+    for (const link of owned.links.reverse())
+      await execCommand('ip', ['link', 'del', link], { allowFail: true });
     for (const dir of owned.dirs) rmSync(dir, { recursive: true, force: true });
   })();
   return cleaning;
 }
 
+// Ctrl-C: stop at the next step (every command goes through run()) and clean up once.
+let interrupted = null;
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
-    console.log(`\n${signal}: cleaning up`);
-    cleanup().finally(() => process.exit(130));
+    if (interrupted) return;
+    interrupted = signal;
+    console.log(`\n${signal}: stopping and cleaning up`);
+    cleanup();
   });
 }
 
@@ -159,9 +189,12 @@ function formatBytes(n) {
   return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
-function table(rows) {
+/** Text columns (the first `textColumns`) left-aligned, numbers right-aligned. */
+function table(rows, textColumns) {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
-  return rows.map((r) => r.map((cell, c) => String(cell).padStart(widths[c])).join('  ')).join('\n');
+  const pad = (cell, c) =>
+    c < textColumns ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]);
+  return rows.map((r) => r.map(pad).join('  ')).join('\n');
 }
 
 async function main() {
@@ -185,9 +218,10 @@ async function main() {
   owned.dirs.push(etcdDir);
   const peerUrl = `http://${underlay}.254:2380`;
   // biome-ignore format: flag/value pairs
-  spawnRoot('etcd', ['--name', RUN, '--data-dir', etcdDir, '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
+  const etcd = spawnRoot('etcd', ['--name', RUN, '--data-dir', etcdDir, '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
     '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl, '--initial-cluster', `${RUN}=${peerUrl}`,
     '--log-level', 'warn'], join(dir, 'etcd.log'));
+  etcd.last = true;
   const etcdctl = (...args) => run('etcdctl', [`--endpoints=${endpoint}`, ...args]);
   await waitUntil('etcd to answer', async () => (await etcdctl('endpoint', 'health')).code === 0, 20_000);
   const config = JSON.stringify({ Network: NETWORK, Backend: { Type: BACKEND } });
@@ -307,10 +341,10 @@ async function main() {
       dropRows.push([`n${node.index}`, s.labels.reason, s.labels.direction, s.value]);
     }
   }
-  console.log(`\nper-peer traffic (felt_peer_packets_total, felt_peer_bytes_total):\n${table(rows)}`);
+  console.log(`\nper-peer traffic (felt_peer_packets_total, felt_peer_bytes_total):\n${table(rows, 2)}`);
   console.log(
     dropRows.length > 1
-      ? `\ndrops (felt_drops_total):\n${table(dropRows)}`
+      ? `\ndrops (felt_drops_total):\n${table(dropRows, 3)}`
       : '\ndrops (felt_drops_total): none',
   );
   console.log(
@@ -322,11 +356,12 @@ let status = 0;
 try {
   await main();
 } catch (err) {
-  console.error(`demo failed: ${err.message}`);
+  if (!interrupted) console.error(`demo failed: ${err.message}`);
   status = 1;
 } finally {
+  if (interrupted) status = 130;
   progress('cleaning up: processes, namespaces, links, files');
   await cleanup();
-  progress(status === 0 ? 'done' : 'done (with the failure above)');
+  progress(status === 0 ? 'done' : interrupted ? 'done (interrupted)' : 'done (with the failure above)');
 }
 process.exit(status);
