@@ -189,10 +189,14 @@ export function describeClusterSuite(backend: Backend): void {
       expect(await cluster.ping(cluster.node(0).pods[0]!, cluster.node(2).pods[0]!.ip, 3)).toBe(true);
     });
 
-    it('feltd restarted during a long TCP transfer: the transfer completes intact', async () => {
+    it('feltd restarted during a long TCP transfer: the transfer completes intact, ~1 s of packets lost', async () => {
       const [from, to] = [cluster.node(0).pods[0]!, cluster.node(2).pods[0]!];
       const peer = cluster.peerLabel(2);
       const base = peerTotal(await cluster.metrics(0), peer, 'tx', 'bytes');
+      // Echo requests every 20 ms across the restarting node; the longest gap between replies is the outage.
+      const pinger = cluster.lab.spawn(to.netns, 'ping', ['-D', '-n', '-i', '0.02', '-w', '60', from.ip], {
+        label: 'ping across the restart',
+      });
       const r = await cluster.transfer(from, to, 30 * MB, {
         rateMbps: 40,
         timeoutMs: 90_000,
@@ -207,7 +211,15 @@ export function describeClusterSuite(backend: Backend): void {
           timings.restartToReadyMs = Math.round(performance.now() - t);
         },
       });
+      await pinger.stop();
       expect(r.received).toEqual({ bytes: 30 * MB, sha256: r.sent.sha256 });
+      const replies = [...pinger.output().matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((m) =>
+        Number(m[1]),
+      );
+      expect(replies.length).toBeGreaterThan(100);
+      const gaps = replies.slice(1).map((at, i) => at - replies[i]!);
+      timings.restartOutageMs = Math.round(Math.max(...gaps) * 1000);
+      expect(timings.restartOutageMs).toBeLessThan(2_000);
     });
 
     it('a 4th node is forwarded to within a second of its lease write; when it leaves its route goes away', async () => {
