@@ -303,15 +303,22 @@ export function describeClusterSuite(backend: Backend): void {
       );
     });
 
-    it('etcd down for 20 s: traffic between nodes continues; afterwards a new node joins', async () => {
+    it('etcd down for 20 s: traffic continues, readiness shows it; afterwards a new node joins', async () => {
       const [a, b] = [cluster.node(1).pods[0]!, cluster.node(2).pods[0]!];
       await cluster.etcd.kill();
       const down = performance.now();
       // 190 echo requests 100 ms apart keep etcd down for ~19 s while proving the tunnel still forwards.
-      const r = await cluster.execInPod(a, 'ping', ['-n', '-q', '-i', '0.1', '-c', '190', '-W', '1', b.ip], {
+      const pinging = cluster.execInPod(a, 'ping', ['-n', '-q', '-i', '0.1', '-c', '190', '-W', '1', b.ip], {
         allowFail: true,
         timeoutMs: 40_000,
       });
+      // Readiness reports the registry state (informational: it does not gate readiness).
+      await waitFor(
+        'n1 to report etcd as unreachable on /readyz?verbose',
+        async () => /\[-\]registryConnected/.test(await cluster.readyzVerbose(1)),
+        { timeoutMs: 15_000, intervalMs: 200 },
+      );
+      const r = await pinging;
       const transfer = await cluster.transfer(cluster.node(0).pods[0]!, b, 5 * MB);
       await waitFor('20 s of etcd outage', () => performance.now() - down >= 20_000, {
         timeoutMs: 25_000,
@@ -323,6 +330,16 @@ export function describeClusterSuite(backend: Backend): void {
       expect(received).toBeGreaterThanOrEqual(188);
       expect(transfer.received.sha256).toBe(transfer.sent.sha256);
       for (const node of cluster.nodes.slice(0, 3)) expect(node.feltd?.running).toBe(true);
+      const restarted = performance.now();
+      await waitFor(
+        'n0..n2 to report etcd as reachable again',
+        async () => {
+          const bodies = await Promise.all([0, 1, 2].map((i) => cluster.readyzVerbose(i)));
+          return bodies.every((body) => /\[\+\]registryConnected/.test(body));
+        },
+        { timeoutMs: 15_000, intervalMs: 100 },
+      );
+      timings.etcdReconnectedMs = Math.round(performance.now() - restarted);
 
       const joinStarted = performance.now();
       const late = await cluster.addNode(1);

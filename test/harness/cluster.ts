@@ -247,6 +247,18 @@ export class Cluster {
     }
   }
 
+  /** Body of the node's `/readyz?verbose` (one `[+]check ok` / `[-]check failed` line per check), or ''. */
+  async readyzVerbose(index: number): Promise<string> {
+    try {
+      const res = await fetch(`http://${this.node(index).address}:${HEALTHZ_PORT}/readyz?verbose`, {
+        signal: AbortSignal.timeout(1_000),
+      });
+      return await res.text();
+    } catch {
+      return '';
+    }
+  }
+
   async metricsText(index: number): Promise<string> {
     const res = await fetch(`http://${this.node(index).address}:${METRICS_PORT}/metrics`, {
       signal: AbortSignal.timeout(5_000),
