@@ -111,6 +111,7 @@ export class ReceiveLoop {
     state.nowSeconds = Date.now() / 1000;
 
     let kept = 0;
+    state.routes.beginBatch();
     for (let i = 0; i < count; i++) {
       const record = (state.receiveFirst + i) * MSG_STRIDE;
       const length = meta[record + MSG_LENGTH];
@@ -131,6 +132,7 @@ export class ReceiveLoop {
       meta[out + MSG_LENGTH] = state.resultLength;
       kept++;
     }
+    state.routes.endBatch();
 
     this.pendingFirst = 0;
     this.pendingCount = kept;
@@ -168,7 +170,9 @@ export class ReceiveLoop {
     state.nowSeconds = Date.now() / 1000;
     state.memory.set(data, at);
     state.counters.underlay(DIRECTION_RX, data.length);
+    state.routes.beginBatch();
     const inner = decapsulatePacket(state, at, data.length, ipv4Source(state.memory, at));
+    state.routes.endBatch();
     if (inner < 0) return;
     const record = (state.receiveFirst + index) * MSG_STRIDE;
     state.meta[record + MSG_OFFSET] = inner;

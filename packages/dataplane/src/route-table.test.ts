@@ -101,6 +101,7 @@ describe('shared route table', () => {
               dst = (subnet.base + ((seed >>> 8) & ~subnet.mask)) >>> 0;
             }
             const expected = slowLookup(current, dst);
+            reader.beginBatch();
             const got = reader.lookup(dst | 0);
             if (got !== expected)
               throw new Error(`lookup ${dst.toString(16)}: got ${got}, expected ${expected}`);
@@ -108,6 +109,7 @@ describe('shared route table', () => {
               expect(reader.peerAddr).toBe(current.get(got)!.addr | 0);
               expect(reader.peerBySource(current.get(got)!.addr | 0)).toBe(got);
             }
+            reader.endBatch();
           }
         },
       ),
@@ -134,11 +136,13 @@ describe('shared route table', () => {
          const control = new Int32Array(d.control);
          let lookups = 0, torn = 0, missing = 0;
          for (let i = 0; i < 50_000_000 && Atomics.load(control, 0) === 0; i++) {
+           if (i % 64 === 0) reader.beginBatch();
            const dst = (d.base + (i % ${peers}) * 256 + 7) | 0;
            const peer = reader.lookup(dst);
            lookups++;
-           if (peer < 0) { missing++; continue; }
-           if ((reader.peerMacLo ^ 0x5a5a5a5a) !== reader.peerAddr || (dst & reader.peerSubnetMask) !== reader.peerSubnetBase) torn++;
+           if (peer < 0) missing++;
+           else if ((reader.peerMacLo ^ 0x5a5a5a5a) !== reader.peerAddr || (dst & reader.peerSubnetMask) !== reader.peerSubnetBase) torn++;
+           if (i % 64 === 63) reader.endBatch();
          }
          parentPort.postMessage({ lookups, torn, missing });
        });`,
@@ -148,8 +152,7 @@ describe('shared route table', () => {
       worker.once('message', resolve);
       worker.once('error', reject);
     });
-    // Rewrite every peer back to back for 1.5 s, leaving the reader 10 µs between writes (far more
-    // often than any control plane writes: a reader spinning on a busy writer would give up).
+    // Rewrite every peer back to back for 1.5 s.
     const deadline = performance.now() + 1500;
     let writes = 0;
     for (let generation = 1; performance.now() < deadline; generation++) {
@@ -158,10 +161,8 @@ describe('shared route table', () => {
         [],
       );
       writes++;
-      const resume = performance.now() + 0.01;
-      while (performance.now() < resume);
     }
-    expect(writes).toBeGreaterThan(1000);
+    expect(writes).toBeGreaterThan(500);
     Atomics.store(control, 0, 1);
     const { lookups, torn, missing } = await result;
     await worker.terminate();

@@ -139,6 +139,7 @@ export class SendLoop {
     state.nowSeconds = Date.now() / 1000;
 
     let kept = 0;
+    state.routes.beginBatch();
     for (let i = 0; i < count; i++) {
       const record = (state.sendFirst + i) * MSG_STRIDE;
       const length = meta[record + MSG_LENGTH];
@@ -158,6 +159,7 @@ export class SendLoop {
       meta[out + MSG_SEGMENT] = 0;
       kept++;
     }
+    state.routes.endBatch();
 
     state.flushIcmp(this.tun);
     this.pendingFirst = 0;
