@@ -112,6 +112,8 @@ export class Cluster {
       const etcd = await startEtcd({ host: `${lab.underlay}.254` });
       lab.track(() => etcd.stop());
       const cluster = new Cluster(lab, options, bridge, etcd, stateDir);
+      // Cleanups run last-registered first: daemons stop while etcd is still there to answer them.
+      lab.track(() => Promise.all(cluster.nodes.map((n) => n.feltd?.stop(5_000))));
       await cluster.writeNetworkConfig(options.networkConfig ?? networkConfigFor(options.backend));
       cluster.outside = await lab.addHost('out', bridge, 200);
       for (let i = 0; i < options.nodes; i++) await cluster.addNode();
