@@ -378,10 +378,11 @@ export class Cluster {
   daemonLogs(lines = 30): string {
     return this.nodes
       .filter((n) => n.feltd)
-      .map(
-        (n) =>
-          `--- feltd n${n.index} (${n.feltd!.running ? 'running' : 'exited'}) ---\n${n.feltd!.output().trim().split('\n').slice(-lines).join('\n')}`,
-      )
+      .map((n) => {
+        const tail = n.feltd!.output().trim().split('\n').slice(-lines);
+        const state = n.feltd!.running ? 'running' : 'exited';
+        return `--- feltd n${n.index} (${state}) ---\n${tail.map((line) => line.slice(0, 400)).join('\n')}`;
+      })
       .join('\n');
   }
 
