@@ -1,3 +1,16 @@
+/**
+ * @felt/dataplane: felt's hot path. Design notes:
+ * - One worker_threads worker owns the TUN device and the underlay socket (@felt/netio) and runs the two
+ *   loops, send.ts (TUN → wire) and receive.ts (wire → TUN), one native call per batch each way. The ipip
+ *   backend runs them on the main thread instead (raw-socket only works there; forwarder-host.ts).
+ * - Packets live in one preallocated SharedArrayBuffer pool (pool.ts) with headroom in front of every
+ *   packet: tunnel headers are written in place, decapsulation only moves an offset. Nothing is
+ *   allocated per packet (alloc.test.ts).
+ * - Routes reach the worker through a double-buffered shared table (route-table.ts); counters come back
+ *   through a shared Float64Array (counters.ts). No messages per packet or per route change.
+ * - Every rejected packet is a counted drop with a fixed reason (DROP_REASONS); ICMP errors for no route,
+ *   TTL expiry and too-big packets go back into the TUN (icmp.ts).
+ */
 export type {
   BackendType,
   BatchStats,
