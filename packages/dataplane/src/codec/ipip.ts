@@ -1,12 +1,12 @@
 /**
  * IP-in-IP (IP protocol 4) as a Linux ipip tunnel device with default settings sends it (Flannel's ipip
  * backend): a 20-byte outer IPv4 header, DF set (path MTU discovery on), TTL inherited from the inner
- * packet, ECN bits copied from the inner TOS. Sent through a raw socket with IP_HDRINCL; the kernel
- * fills in the identification when zero.
+ * packet, ECN bits copied from the inner TOS. Sent through a raw socket with IP_HDRINCL, where the
+ * kernel always fills in the header checksum and fills in the identification when zero (raw(7)), so
+ * both stay zero here.
  */
 import { IP_PROTOCOL_IPIP, IPV4_HEADER_LEN } from '../constants.js';
 import { DROP_MALFORMED, dropCode } from '../drops.js';
-import { internetChecksum } from '../ipv4.js';
 
 export const IPIP_OVERHEAD = IPV4_HEADER_LEN;
 
@@ -45,9 +45,6 @@ export function encodeIpip(
   buf[at + 17] = destination >>> 16;
   buf[at + 18] = destination >>> 8;
   buf[at + 19] = destination;
-  const checksum = internetChecksum(buf, at, IPV4_HEADER_LEN);
-  buf[at + 10] = checksum >>> 8;
-  buf[at + 11] = checksum;
   return at;
 }
 
