@@ -1,12 +1,13 @@
 // Test driver: runs one felt data plane (from the built dist) inside the current network namespace.
-// argv[2] is JSON: { config: DataplaneConfig, peers: PeerSpec[], statusFile?: string }.
+// argv[2] is JSON: { config: DataplaneConfig, peers: PeerSpec[], statusFile?: string, linkMtu?: number }
+// (linkMtu: an MTU for the TUN link other than config.tunMtu, to provoke too-big packets).
 // Configures the TUN like feltd does (address = lease .0/32, MTU, up, cluster network routed into it),
 // prints 'ready <tun>' and then writes a snapshot to statusFile every 100 ms. SIGTERM stops it.
 import { execFileSync } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { Dataplane } from '@felt/dataplane';
 
-const { config, peers, statusFile } = JSON.parse(process.argv[2]);
+const { config, peers, statusFile, linkMtu } = JSON.parse(process.argv[2]);
 const logger = {
   debug() {},
   info: (obj, msg) => console.log(msg, JSON.stringify(obj)),
@@ -22,7 +23,7 @@ dataplane.on('fatal', (err) => {
 const tunAddress = `${config.subnet.split('/')[0]}/32`;
 const ip = (...args) => execFileSync('ip', args, { stdio: 'pipe' });
 ip('addr', 'replace', tunAddress, 'dev', dataplane.tunName);
-ip('link', 'set', 'dev', dataplane.tunName, 'mtu', String(config.tunMtu), 'up');
+ip('link', 'set', 'dev', dataplane.tunName, 'mtu', String(linkMtu ?? config.tunMtu), 'up');
 ip('route', 'replace', config.network, 'dev', dataplane.tunName);
 dataplane.setPeers(peers);
 

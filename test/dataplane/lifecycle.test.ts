@@ -12,7 +12,7 @@ const here = new URL('.', import.meta.url).pathname;
 describe('forwarder lifecycle', () => {
   const lab = new Lab('l');
   let ns = '';
-  const spec = (persistTun: boolean) =>
+  const spec = (persistTun: boolean, extra: object = {}) =>
     JSON.stringify({
       config: {
         backend: 'udp',
@@ -27,9 +27,13 @@ describe('forwarder lifecycle', () => {
         subnet: '10.244.1.0/24',
       },
       peers: [],
+      ...extra,
     });
-  const start = async (persistTun: boolean) => {
-    const proc = lab.spawn(ns, process.execPath, [join(here, 'forwarder-driver.mjs'), spec(persistTun)]);
+  const start = async (persistTun: boolean, extra: object = {}) => {
+    const proc = lab.spawn(ns, process.execPath, [
+      join(here, 'forwarder-driver.mjs'),
+      spec(persistTun, extra),
+    ]);
     await proc.waitForOutput(/ready felt0/, 15_000);
     return proc;
   };
@@ -57,6 +61,27 @@ describe('forwarder lifecycle', () => {
     expect(await unreachable()).toMatch(/Destination Net Unreachable/);
     expect(await second.stop(5_000)).toBe(0);
     await lab.exec(ns, 'ip', ['link', 'del', 'felt0']);
+  });
+
+  it('answers a too-big packet with DF by ICMP fragmentation needed carrying the tunnel MTU', async () => {
+    // The TUN link lets 1500-byte packets in although the data plane's tunnel MTU is 1472.
+    const proc = await start(false, {
+      linkMtu: 1500,
+      peers: [{ subnet: '10.244.2.0/24', publicIp: `${lab.underlay}.2` }],
+    });
+    try {
+      const ping = () =>
+        lab.exec(ns, 'ping', ['-c', '1', '-W', '2', '-s', '1472', '-M', 'do', '10.244.2.0'], {
+          allowFail: true,
+        });
+      const first = await ping();
+      expect(first.stdout).toMatch(/From 10\.244\.2\.0 .*Frag needed and DF set \(mtu = 1472\)/);
+      // The kernel learned the path MTU: the next oversized ping fails locally.
+      const second = await ping();
+      expect(second.stdout + second.stderr).toMatch(/mtu=1472|message too long/i);
+    } finally {
+      expect(await proc.stop(5_000)).toBe(0);
+    }
   });
 
   it('reports a deleted TUN device as fatal (NETIO_DEVICE_GONE) and exits', async () => {
