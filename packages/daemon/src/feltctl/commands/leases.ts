@@ -32,7 +32,7 @@ async function leaseTtls(store: FeltctlStore, ids: Iterable<string>): Promise<Ma
   for (let i = 0; i < pending.length; i += TTL_QUERIES_IN_FLIGHT) {
     const batch = pending.slice(i, i + TTL_QUERIES_IN_FLIGHT);
     const results = await Promise.all(batch.map((id) => store.leaseTtl(id)));
-    batch.forEach((id, j) => ttls.set(id, results[j]));
+    for (const [j, id] of batch.entries()) ttls.set(id, results[j] ?? null);
   }
   return ttls;
 }
