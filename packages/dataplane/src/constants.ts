@@ -4,7 +4,6 @@
 
 // Specification constants.
 export const IPV4_HEADER_LEN = 20;
-export const UDP_HEADER_LEN = 8;
 export const VXLAN_HEADER_LEN = 8;
 export const ETHERNET_HEADER_LEN = 14;
 export const ETHERTYPE_IPV4 = 0x0800;

@@ -7,15 +7,15 @@
  */
 import { DROP_REASONS, type Histogram } from './api.js';
 
-export const SIZE_BOUNDS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
-export const DURATION_BOUNDS: readonly number[] = Array.from({ length: 9 }, (_, k) => 1e-6 * 4 ** k);
+const SIZE_BOUNDS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+const DURATION_BOUNDS: readonly number[] = Array.from({ length: 9 }, (_, k) => 1e-6 * 4 ** k);
 
 const HISTOGRAM_SLOTS = SIZE_BOUNDS.length + 3; // buckets + Inf + sum + count (both histograms have 9 bounds)
 const DROPS_AT = 0;
 const UNDERLAY_AT = DROPS_AT + DROP_REASONS.length * 4;
 const HISTOGRAMS_AT = UNDERLAY_AT + 2;
 const PEERS_AT = HISTOGRAMS_AT + 4 * HISTOGRAM_SLOTS;
-export const PEER_SLOTS = 5;
+const PEER_SLOTS = 5;
 export const PEER_TX_PACKETS = 0;
 export const PEER_TX_BYTES = 1;
 export const PEER_RX_PACKETS = 2;

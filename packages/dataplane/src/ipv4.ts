@@ -64,18 +64,6 @@ export function parseMac(text: string): Uint8Array | undefined {
 
 // Hot-path helpers: no allocation, plain integer arithmetic.
 
-/** Reads a big-endian uint32 (an address) as an unsigned number. */
-export function readU32(buf: Uint8Array, at: number): number {
-  return ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
-}
-
-export function writeU32(buf: Uint8Array, at: number, value: number): void {
-  buf[at] = value >>> 24;
-  buf[at + 1] = value >>> 16;
-  buf[at + 2] = value >>> 8;
-  buf[at + 3] = value;
-}
-
 /** Internet checksum (RFC 1071) of buf[start, start+length), folded and complemented. */
 export function internetChecksum(buf: Uint8Array, start: number, length: number): number {
   let sum = 0;

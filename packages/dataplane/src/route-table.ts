@@ -23,7 +23,7 @@ import { MAX_EXTRA_ROUTES } from './constants.js';
 
 export const ACTIVE_COPY = 0;
 export const READER_COPY = 1;
-export const HEADER_WORDS = 4;
+const HEADER_WORDS = 4;
 export const EXTRA_COUNT = 0;
 const COPY_HEADER_WORDS = 4;
 
@@ -37,7 +37,7 @@ export const PEER_SUBNET_MASK = 5;
 
 export const EXTRA_STRIDE = 4;
 export const ENTRY_HAS_LONGER = 0x40000000;
-export const ENTRY_PEER_MASK = 0x3fffffff;
+const ENTRY_PEER_MASK = 0x3fffffff;
 
 /** Attempts to pin the active copy while a writer keeps flipping (each flip waits for us: never hit). */
 const MAX_PIN_ATTEMPTS = 1000;

@@ -4,7 +4,7 @@
  * src = the sender's, EtherType IPv4) in front of the inner IP packet. MACs travel as two integers:
  * the first 2 bytes (hi) and the last 4 bytes (lo), so nothing is allocated per packet.
  */
-import { ETHERTYPE_IPV4, TUNNEL_HEADER_LEN, VXLAN_FLAG_VNI } from '../constants.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, TUNNEL_HEADER_LEN, VXLAN_FLAG_VNI } from '../constants.js';
 import {
   DROP_BAD_ETHERTYPE,
   DROP_BAD_VXLAN_HEADER,
@@ -84,7 +84,7 @@ export function decodeVxlan(
   const ours = dstHi === ourMacHi && dstLo === ourMacLo;
   if (!ours && !(dstHi === 0xffff && dstLo === -1)) return WRONG_DST_MAC;
   const etherType = (buf[e + 12] << 8) | buf[e + 13];
-  if (etherType !== ETHERTYPE_IPV4) return etherType === 0x86dd ? NOT_IPV4 : BAD_ETHERTYPE;
+  if (etherType !== ETHERTYPE_IPV4) return etherType === ETHERTYPE_IPV6 ? NOT_IPV4 : BAD_ETHERTYPE;
   return start + VXLAN_OVERHEAD;
 }
 
