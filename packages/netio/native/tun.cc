@@ -12,6 +12,7 @@
 #include <string>
 
 #include "gso.h"
+#include "inner-checksum.h"
 
 // Older uapi headers lack the USO flags (Linux 6.2); the values are ABI.
 #ifndef TUN_F_USO4
@@ -46,6 +47,7 @@ Napi::Function Tun::Define(Napi::Env env) {
                          InstanceMethod<&Tun::WriteCoalesced>("writeCoalesced"),
                          InstanceMethod<&Tun::SetPersist>("setPersist"),
                          InstanceMethod<&Tun::Split>("split"),
+                         InstanceMethod<&Tun::CompleteChecksums>("completeChecksums"),
                          InstanceMethod<&Tun::Close>("close"),
                      });
 }
@@ -257,6 +259,19 @@ Napi::Value Tun::Split(const Napi::CallbackInfo& info) {
     target[kSegment] = static_cast<int32_t>(result.stride);
   }
   return Napi::Number::New(env, result.segments);
+}
+
+// completeChecksums(first, count): see Tun.completeChecksums in src/types.ts.
+Napi::Value Tun::CompleteChecksums(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Batch batch = Prepare(info, "completeChecksums");
+  uint32_t flagged = 0;
+  for (uint32_t i = 0; i < batch.count; i++) {
+    InnerChecksum result = CompleteInnerChecksum(static_cast<uint8_t*>(slices_[i].iov_base), slices_[i].iov_len);
+    batch.records[i * kStride + kSegment] = static_cast<int32_t>(result);
+    if (result != InnerChecksum::kValid) flagged++;
+  }
+  return Napi::Number::New(env, flagged);
 }
 
 void Tun::SetPersist(const Napi::CallbackInfo& info) {

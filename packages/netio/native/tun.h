@@ -24,6 +24,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
   Napi::Value WriteCoalesced(const Napi::CallbackInfo& info);
   void SetPersist(const Napi::CallbackInfo& info);
   Napi::Value Split(const Napi::CallbackInfo& info);
+  Napi::Value CompleteChecksums(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
 
   // Validates the batch and copies each record's (start, length) into slices_.

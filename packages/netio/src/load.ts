@@ -21,6 +21,7 @@ export interface NativeTun extends NativeBatchHandle {
   writeCoalesced(first: number, count: number): number;
   setPersist(persist: boolean): void;
   split(source: number, target: number, headroom: number): number;
+  completeChecksums(first: number, count: number): number;
 }
 
 export interface NativeUdp extends NativeBatchHandle {

@@ -39,6 +39,10 @@ class TunDevice implements Tun {
     return this.#native.split(source, target, headroom);
   }
 
+  completeChecksums(first: number, count: number): number {
+    return this.#native.completeChecksums(first, count);
+  }
+
   setPersist(persist: boolean): void {
     this.#native.setPersist(persist);
   }

@@ -15,7 +15,8 @@
  *     MSG_PORT     peer UDP port
  *     MSG_SEGMENT  UDP send: UDP_SEGMENT size for this message (0 = none);
  *                  UDP receive: UDP_GRO segment size reported by the kernel (0 = not coalesced);
- *                  Tun.split target: segment stride; Tun.writeCoalesced: packets in that write
+ *                  Tun.split target: segment stride; Tun.writeCoalesced: packets in that write;
+ *                  Tun.completeChecksums: InnerChecksum result
  * - Every batch call returns how many records it consumed, starting at `first`. A consumed record
  *   holds its result in MSG_LENGTH (bytes, or -errno for a per-message failure such as EMSGSIZE).
  *   Records after the consumed ones were not attempted because the kernel would block (EAGAIN):
@@ -43,6 +44,9 @@ export const TunOffload = {
   USO4: 0x20,
   USO6: 0x40,
 } as const;
+
+/** Per-record results of Tun.completeChecksums (in MSG_SEGMENT). */
+export const InnerChecksum = { VALID: 0, COMPLETED: 1, BAD: -1 } as const;
 
 /** Size of struct virtio_net_hdr (without num_buffers), prepended to every packet with vnetHeader. */
 export const VNET_HDR_LEN = 10;
@@ -96,6 +100,14 @@ export interface Tun {
    * Record indices or ranges out of bounds, or overlapping source and target: NETIO_BAD_ARGUMENT.
    */
   split(source: number, target: number, headroom: number): number;
+  /**
+   * Inner checksums of packets received from a tunnel, records first..first+count-1 (plain IP packets;
+   * any TUN mode). Verifies each TCP/UDP checksum; one that holds only the pseudo-header sum (a kernel
+   * peer's CHECKSUM_PARTIAL that no NIC finished) is completed in place. Per record MSG_SEGMENT =
+   * InnerChecksum (0 valid or nothing to check: not TCP/UDP, a fragment, IPv4 UDP without checksum;
+   * 1 completed; -1 bad, the receiver would drop it). Returns how many records are not 0.
+   */
+  completeChecksums(first: number, count: number): number;
   /** Turns TUNSETPERSIST on or off for the device. */
   setPersist(persist: boolean): void;
   /** Closes the fd; the device goes away unless it is persistent. Idempotent. */
