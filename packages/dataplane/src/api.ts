@@ -92,12 +92,16 @@ export const DROP_REASONS = [
   'spoofed_source',
   /** No free packet buffer. */
   'pool_exhausted',
-  /** ipip: too many raw-socket sends in flight. */
+  /** tx: an ICMP error we generated found the per-batch ICMP queue full (more than a batch of them). */
   'queue_full',
   /** The underlay socket refused the packet (per-message error). */
   'socket_error',
   /** The TUN device refused the packet (per-message error). */
   'tun_write_error',
+  /** rx: inner TCP/UDP checksum wrong (and not a partial one to complete): the kernel would drop it. */
+  'bad_inner_checksum',
+  /** tx (offloads): a super-packet from the TUN that cannot be segmented (malformed, too many segments). */
+  'bad_super_packet',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -3,7 +3,8 @@
  * to 2^53, no BigInt), the main thread reads them at snapshot time. Aligned 8-byte reads do not tear.
  *
  * Layout (Float64 slots): drops [reason][direction][packets, bytes] · underlay bytes [tx, rx] ·
- * histograms [op][size, duration][buckets..., sum, count] · peers [index][txP, txB, rxP, rxB, lastRx].
+ * histograms [op][size, duration][buckets..., sum, count] · offloads [OFFLOAD_*] ·
+ * peers [index][txP, txB, rxP, rxB, lastRx].
  */
 import { DROP_REASONS, type Histogram } from './api.js';
 
@@ -14,7 +15,27 @@ const HISTOGRAM_SLOTS = SIZE_BOUNDS.length + 3; // buckets + Inf + sum + count (
 const DROPS_AT = 0;
 const UNDERLAY_AT = DROPS_AT + DROP_REASONS.length * 4;
 const HISTOGRAMS_AT = UNDERLAY_AT + 2;
-const PEERS_AT = HISTOGRAMS_AT + 4 * HISTOGRAM_SLOTS;
+const OFFLOAD_AT = HISTOGRAMS_AT + 4 * HISTOGRAM_SLOTS;
+/** Offload counters (offload/*.ts): 1 while the offload loops run, then event counts. */
+export const OFFLOAD_ACTIVE = 0;
+/** TUN reads that were GSO super-packets, and the segments they were split into. */
+export const OFFLOAD_SUPER_PACKETS = 1;
+export const OFFLOAD_SUPER_SEGMENTS = 2;
+/** UDP sends carrying a UDP_SEGMENT run, and the datagrams in them. */
+export const OFFLOAD_GSO_SENDS = 3;
+export const OFFLOAD_GSO_SEGMENTS = 4;
+/** GSO sends the kernel refused (EIO/EINVAL): resent one datagram each, GSO off from then on. */
+export const OFFLOAD_GSO_FALLBACKS = 5;
+/** Received datagrams the kernel coalesced (UDP_GRO), and the datagrams in them. */
+export const OFFLOAD_GRO_DATAGRAMS = 6;
+export const OFFLOAD_GRO_SEGMENTS = 7;
+/** TUN writes on receive, and the packets that went out merged (more than one per write). */
+export const OFFLOAD_TUN_WRITES = 8;
+export const OFFLOAD_TUN_MERGED_PACKETS = 9;
+/** Inner TCP/UDP checksums received partial (pseudo-header sum only) and completed. */
+export const INNER_CHECKSUMS_COMPLETED = 10;
+const OFFLOAD_SLOTS = 11;
+const PEERS_AT = OFFLOAD_AT + OFFLOAD_SLOTS;
 const PEER_SLOTS = 5;
 export const PEER_TX_PACKETS = 0;
 export const PEER_TX_BYTES = 1;
@@ -45,6 +66,15 @@ export class Counters {
 
   underlay(direction: number, bytes: number): void {
     this.slots[UNDERLAY_AT + direction] += bytes;
+  }
+
+  /** Adds to an offload counter (OFFLOAD_*, INNER_CHECKSUMS_COMPLETED). */
+  offload(index: number, value: number): void {
+    this.slots[OFFLOAD_AT + index] += value;
+  }
+
+  setOffloadActive(active: boolean): void {
+    this.slots[OFFLOAD_AT + OFFLOAD_ACTIVE] = active ? 1 : 0;
   }
 
   /** Index of the first slot of a peer's counters (PEER_* offsets from there). */
@@ -82,6 +112,10 @@ export class CounterReader {
 
   underlay(direction: number): number {
     return this.slots[UNDERLAY_AT + direction];
+  }
+
+  offload(index: number): number {
+    return this.slots[OFFLOAD_AT + index];
   }
 
   peer(peer: number, field: number): number {

@@ -24,6 +24,8 @@ export const DROP_POOL_EXHAUSTED = reason('pool_exhausted');
 export const DROP_QUEUE_FULL = reason('queue_full');
 export const DROP_SOCKET_ERROR = reason('socket_error');
 export const DROP_TUN_WRITE_ERROR = reason('tun_write_error');
+export const DROP_BAD_INNER_CHECKSUM = reason('bad_inner_checksum');
+export const DROP_BAD_SUPER_PACKET = reason('bad_super_packet');
 
 export const DIRECTION_TX = 0;
 export const DIRECTION_RX = 1;

@@ -8,7 +8,7 @@
  */
 import { MSG_LENGTH, MSG_OFFSET, MSG_STRIDE } from '@felt/netio';
 import type { Counters } from './counters.js';
-import { DIRECTION_TX, DROP_POOL_EXHAUSTED } from './drops.js';
+import { DIRECTION_TX, DROP_POOL_EXHAUSTED, DROP_QUEUE_FULL } from './drops.js';
 import { ICMP_ERROR_MAX_LEN, mayReplyWithIcmpError, writeIcmpError } from './icmp.js';
 import type { BufferPool } from './pool.js';
 import type { RouteTableReader } from './route-table.js';
@@ -78,7 +78,11 @@ export class ForwarderState {
     mtu: number,
     source: number,
   ): void {
-    if (this.icmpCount === this.settings.batchSize || !mayReplyWithIcmpError(this.memory, ip)) return;
+    if (!mayReplyWithIcmpError(this.memory, ip)) return;
+    if (this.icmpCount === this.settings.batchSize) {
+      this.counters.drop(DROP_QUEUE_FULL, DIRECTION_TX, ICMP_ERROR_MAX_LEN);
+      return;
+    }
     const slot = this.pool.acquire();
     if (slot < 0) {
       this.counters.drop(DROP_POOL_EXHAUSTED, DIRECTION_TX, ICMP_ERROR_MAX_LEN);

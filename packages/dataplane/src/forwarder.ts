@@ -1,7 +1,7 @@
 /**
  * The forwarder: owns the TUN device and the underlay socket and runs both loops on the event loop of
- * the thread that starts it (normally the data-plane worker, see worker.ts). Two pollers (TUN fd, UDP
- * fd) drive SendLoop and ReceiveLoop; interest follows back-pressure: while one direction has packets
+ * the thread that starts it (normally the data-plane worker, see worker.ts). Two pollers (TUN fd,
+ * socket fd; for ipip the raw socket's own watcher) drive SendLoop and ReceiveLoop; interest follows back-pressure: while one direction has packets
  * waiting for its output, its input is not read and the output is watched for writability.
  */
 import {
@@ -41,6 +41,8 @@ export class Forwarder {
   private tun: Tun | undefined;
   private udp: UdpSocket | undefined;
   private ipip: IpipSocket | undefined;
+  /** The underlay socket either way (netio UDP, or the ipip raw socket with the same contract). */
+  private socket: (Underlay & { recv(first: number, count: number): number }) | undefined;
   private tunPoller: Poller | undefined;
   private udpPoller: Poller | undefined;
   private sendLoop: SendLoop | undefined;
@@ -85,14 +87,16 @@ export class Forwarder {
     const tun = openTun({ name: init.tunName, persist: init.persistTun });
     this.tun = tun;
     tun.attach(state.memory, state.meta);
-    let underlay: Underlay;
+    let socket: Underlay & { recv(first: number, count: number): number };
     if (init.backend === 'ipip') {
-      this.ipip = new IpipSocket(
+      const ipip = new IpipSocket(
         state,
-        (packet) => this.onIpipPacket(packet),
+        (events) => this.onUdpEvent(events),
         (err) => this.fail(err),
       );
-      underlay = this.ipip;
+      this.ipip = ipip;
+      this.udpPoller = ipip.poller;
+      socket = ipip;
     } else {
       const udp = openUdp({
         family: 4,
@@ -102,11 +106,12 @@ export class Forwarder {
         sendBufferSize: SOCKET_BUFFER_BYTES,
       });
       this.udp = udp;
+      socket = udp;
       udp.attach(state.memory, state.meta);
-      underlay = udp;
       this.udpPoller = createPoller(udp.fd, (events) => this.onUdpEvent(events));
     }
-    this.sendLoop = new SendLoop(state, tun, underlay);
+    this.socket = socket;
+    this.sendLoop = new SendLoop(state, tun, socket);
     this.receiveLoop = new ReceiveLoop(state, tun);
     this.tunPoller = createPoller(tun.fd, (events) => this.onTunEvent(events));
     this.running = true;
@@ -135,19 +140,8 @@ export class Forwarder {
     try {
       if (events & PollEvents.WRITABLE) this.sendLoop!.onUnderlayWritable();
       for (let i = 0; i < BATCHES_PER_EVENT && !receiveLoop.blocked; i++) {
-        if (receiveLoop.onUnderlayReadable(this.udp!) < this.state.settings.batchSize) break;
+        if (receiveLoop.onUnderlayReadable(this.socket!) < this.state.settings.batchSize) break;
       }
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
-    this.updateInterest();
-  }
-
-  private onIpipPacket(packet: Uint8Array): void {
-    if (!this.running) return;
-    try {
-      this.receiveLoop!.acceptDatagram(packet);
     } catch (err) {
       this.fail(err);
       return;
@@ -166,15 +160,14 @@ export class Forwarder {
       if (tunWanted === 0) this.tunPoller!.stop();
       else this.tunPoller!.start(tunWanted);
     }
-    if (this.udpPoller) {
+    {
       const udpWanted = (receiveBlocked ? 0 : PollEvents.READABLE) | (sendBlocked ? PollEvents.WRITABLE : 0);
       if (udpWanted !== this.udpInterest) {
         this.udpInterest = udpWanted;
-        if (udpWanted === 0) this.udpPoller.stop();
-        else this.udpPoller.start(udpWanted);
+        if (udpWanted === 0) this.udpPoller!.stop();
+        else this.udpPoller!.start(udpWanted);
       }
     }
-    this.ipip?.setReceivePaused(receiveBlocked);
   }
 
   private shutdown(): void {
@@ -192,7 +185,7 @@ export class Forwarder {
     }
     this.tunPoller = this.udpPoller = undefined;
     this.sendLoop = this.receiveLoop = undefined;
-    this.tun = this.udp = this.ipip = undefined;
+    this.tun = this.udp = this.ipip = this.socket = undefined;
   }
 
   private fail(err: unknown): void {

@@ -2,7 +2,7 @@
  * Inbound flow (wire → TUN), in the order packets are processed:
  *   1. arm: every receive record owns a pool slot; a datagram lands in front of slot + HEADROOM so
  *      that, once the tunnel header is stripped, the inner packet starts at the aligned offset;
- *   2. receive a batch (one native call; ipip: one raw-socket datagram, copied into a slot);
+ *   2. receive a batch (one native call; ipip: one recvfrom per datagram, also straight into slots);
  *   3. per datagram (decapsulatePacket): the sender must be a known peer → the tunnel header must be
  *      valid (VXLAN flags, VNI, inner MAC, EtherType) → the inner packet must be well-formed IPv4 →
  *      its source must lie inside the sender's leased subnet (anti-spoofing);
@@ -11,16 +11,13 @@
  *   6. what the TUN did not take stays pending: the socket is not read again until it drains (the
  *      kernel's socket buffer fills and drops; the peer's TCP backs off).
  */
-import { MSG_ADDR, MSG_LENGTH, MSG_OFFSET, MSG_STRIDE, type Tun, type UdpSocket } from '@felt/netio';
+import { MSG_ADDR, MSG_LENGTH, MSG_OFFSET, MSG_STRIDE, type Tun } from '@felt/netio';
 import { decodeIpip, IPIP_OVERHEAD } from './codec/ipip.js';
 import { decodeUdp } from './codec/udp.js';
 import { decodeVxlan, VXLAN_OVERHEAD } from './codec/vxlan.js';
 import { OP_DECAP, PEER_LAST_RECEIVE, PEER_RX_BYTES, PEER_RX_PACKETS } from './counters.js';
 import {
   DIRECTION_RX,
-  DROP_MALFORMED,
-  DROP_POOL_EXHAUSTED,
-  DROP_QUEUE_FULL,
   DROP_SOCKET_ERROR,
   DROP_SPOOFED_SOURCE,
   DROP_TUN_WRITE_ERROR,
@@ -98,15 +95,15 @@ export class ReceiveLoop {
     return this.pendingCount > 0;
   }
 
-  /** Receives, decapsulates and writes one batch from the netio UDP socket; returns datagrams received. */
-  onUnderlayReadable(udp: UdpSocket): number {
+  /** Receives, decapsulates and writes one batch from the underlay socket; returns datagrams received. */
+  onUnderlayReadable(underlay: { recv(first: number, count: number): number }): number {
     if (this.pendingCount > 0) return 0;
     const state = this.state;
     const meta = state.meta;
     const armed = this.arm();
     if (armed === 0) return 0;
     const started = performance.now();
-    const count = udp.recv(state.receiveFirst, armed);
+    const count = underlay.recv(state.receiveFirst, armed);
     if (count === 0) return 0;
     state.nowSeconds = Date.now() / 1000;
 
@@ -139,47 +136,6 @@ export class ReceiveLoop {
     this.flush();
     state.counters.batch(OP_DECAP, count, (performance.now() - started) / 1000);
     return count;
-  }
-
-  /**
-   * One datagram from the ipip raw socket (outer IPv4 header included): copied into a pool slot (the
-   * raw socket reuses its buffer), decapsulated, written into the TUN.
-   */
-  acceptDatagram(data: Uint8Array): void {
-    const state = this.state;
-    if (this.pendingCount === 0) this.pendingFirst = 0;
-    const index = this.pendingFirst + this.pendingCount;
-    if (index === this.slots.length) {
-      state.counters.drop(DROP_QUEUE_FULL, DIRECTION_RX, data.length);
-      return;
-    }
-    if (this.slots[index] < 0) {
-      const slot = state.pool.acquire();
-      if (slot < 0) {
-        state.counters.drop(DROP_POOL_EXHAUSTED, DIRECTION_RX, data.length);
-        return;
-      }
-      this.slots[index] = slot;
-    }
-    const at = state.pool.packetStart(this.slots[index]) - this.overhead;
-    if (data.length < IPIP_OVERHEAD || data.length > state.pool.capacity + this.overhead) {
-      state.counters.drop(DROP_MALFORMED, DIRECTION_RX, data.length);
-      return;
-    }
-    const started = performance.now();
-    state.nowSeconds = Date.now() / 1000;
-    state.memory.set(data, at);
-    state.counters.underlay(DIRECTION_RX, data.length);
-    state.routes.beginBatch();
-    const inner = decapsulatePacket(state, at, data.length, ipv4Source(state.memory, at));
-    state.routes.endBatch();
-    if (inner < 0) return;
-    const record = (state.receiveFirst + index) * MSG_STRIDE;
-    state.meta[record + MSG_OFFSET] = inner;
-    state.meta[record + MSG_LENGTH] = state.resultLength;
-    this.pendingCount++;
-    this.flush();
-    state.counters.batch(OP_DECAP, 1, (performance.now() - started) / 1000);
   }
 
   /** The TUN became writable: write what is pending. */

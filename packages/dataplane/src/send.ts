@@ -37,14 +37,13 @@ import {
 import { decrementTtl } from './ipv4.js';
 import { checkIpv4Packet, ipv4Destination, ipv4DontFragment } from './ipv4-packet.js';
 
-/** Where encapsulated packets go: the netio UDP socket, or the ipip raw socket. */
+/** Where encapsulated packets go: the netio UDP socket, or the ipip raw socket (same contract). */
 export interface Underlay {
   /**
    * Sends records first..first+count-1 (offset, length, address, port); returns how many it consumed
-   * (fewer when the socket would block). Record first+i owns pool slot slots[slotAt+i]; the underlay may
-   * keep a slot until its send completes by setting that entry to -1 (and releases it to the pool).
+   * (fewer when the socket would block). A consumed record's length is the bytes sent, or negative.
    */
-  send(first: number, count: number, slots: Int32Array, slotAt: number): number;
+  send(first: number, count: number): number;
 }
 
 /**
@@ -109,7 +108,7 @@ export class SendLoop {
   private readonly state: ForwarderState;
   private readonly tun: Tun;
   private readonly underlay: Underlay;
-  /** Pool slot of each send record (-1: none yet, or kept by the underlay). */
+  /** Pool slot of each send record (-1: none yet). */
   private readonly slots: Int32Array;
   private pendingFirst = 0;
   private pendingCount = 0;
@@ -177,7 +176,7 @@ export class SendLoop {
   private flush(): void {
     const state = this.state;
     const first = state.sendFirst + this.pendingFirst;
-    const consumed = this.underlay.send(first, this.pendingCount, this.slots, this.pendingFirst);
+    const consumed = this.underlay.send(first, this.pendingCount);
     for (let i = 0; i < consumed; i++) {
       const record = (first + i) * MSG_STRIDE;
       const result = state.meta[record + MSG_LENGTH];
