@@ -93,7 +93,7 @@ export function renderChart(report) {
   const udp = panel(
     cases,
     udpX,
-    'UDP, 64 B payloads (kpps received, median; min–max)',
+    'UDP, 64 B payloads (kpps received, median)',
     (c) => (c.udp ? c.udp.pps.median / 1000 : null),
     (c) => (c.udp ? [c.udp.pps.min / 1000, c.udp.pps.max / 1000] : null),
     (v) => v.toFixed(0),
