@@ -37,6 +37,12 @@ export interface DataplaneConfig {
   poolSlots?: number;
   /** Packets per batch (TUN reads, recvmmsg/sendmmsg). Default 64. */
   batchSize?: number;
+  /**
+   * TUN TSO/USO with 64 KiB super-packets, UDP GSO/GRO and coalesced TUN writes (offload/*.ts). Default
+   * on for udp and vxlan; used only where the kernel accepts TUN offloads (snapshot().offloads.active
+   * says whether they run). ipip has no offload path and ignores it.
+   */
+  offloads?: boolean;
 }
 
 /** A remote node's lease as the data plane needs it. */
@@ -141,6 +147,26 @@ export interface BatchStats {
   durationSeconds: Histogram;
 }
 
+/** Offload counters (all zero while offloads are off). */
+export interface OffloadStats {
+  /** Whether the offload loops run (configured on, and accepted by the kernel). */
+  active: boolean;
+  /** GSO super-packets read from the TUN, and the segments they were split into. */
+  superPackets: number;
+  superPacketSegments: number;
+  /** UDP sends carrying a UDP_SEGMENT run, and the datagrams in them (segments per send = ratio). */
+  gsoSends: number;
+  gsoSegments: number;
+  /** GSO sends the kernel refused: resent as single datagrams, GSO off from then on. */
+  gsoFallbacks: number;
+  /** Received datagrams coalesced by UDP GRO, and the datagrams in them. */
+  groDatagrams: number;
+  groSegments: number;
+  /** TUN writes on receive, and the packets that went out merged with others (packets per write). */
+  tunWrites: number;
+  tunMergedPackets: number;
+}
+
 export interface DataplaneSnapshot {
   backend: BackendType;
   tunName: string;
@@ -153,6 +179,9 @@ export interface DataplaneSnapshot {
   /** Packet buffers of both directions. */
   pool: { free: number; inUse: number };
   batches: { encap: BatchStats; decap: BatchStats };
+  offloads: OffloadStats;
+  /** Inner TCP/UDP checksums received partial (a kernel peer's CHECKSUM_PARTIAL) and completed. */
+  innerChecksumsCompleted: number;
 }
 
 export type DataplaneErrorCode =

@@ -7,6 +7,7 @@ import { macHi, macLo } from './codec/vxlan.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_MAX_PEERS, DEFAULT_POOL_SLOTS, TUNNEL_HEADER_LEN } from './constants.js';
 import { BACKEND_IPIP, BACKEND_UDP, BACKEND_VXLAN, type ForwarderSettings } from './forwarder-state.js';
 import { type Cidr, cidrContains, parseCidr, parseIpv4, parseMac } from './ipv4.js';
+import { OFFLOAD_SLOT_SIZE } from './offload/layout.js';
 import { slotSizeFor } from './pool.js';
 import { type RouteTableGeometry, type RouteTableLayout, routeTableLayout } from './route-table.js';
 
@@ -23,6 +24,7 @@ export interface ResolvedConfig {
   maxPeers: number;
   poolSlots: number;
   slotSize: number;
+  offloads: boolean;
 }
 
 function bad(field: string, problem: string): never {
@@ -70,6 +72,10 @@ export function resolveConfig(config: DataplaneConfig): ResolvedConfig {
     1 << 20,
   );
   if (typeof config.persistTun !== 'boolean') bad('persistTun', 'must be true or false');
+  if (config.offloads !== undefined && typeof config.offloads !== 'boolean') {
+    bad('offloads', 'must be true or false');
+  }
+  const offloads = config.backend !== 'ipip' && config.offloads !== false;
 
   const geometry: RouteTableGeometry = {
     networkBase: network.base,
@@ -91,7 +97,10 @@ export function resolveConfig(config: DataplaneConfig): ResolvedConfig {
     batchSize,
   };
   // Room for the largest datagram a peer may send on a standard underlay, and for our own packets.
-  const slotSize = slotSizeFor(Math.max(2048, tunMtu + TUNNEL_HEADER_LEN[config.backend]));
+  // With offloads a slot holds a 64 KiB super-packet, or the segments split from one.
+  const slotSize = offloads
+    ? OFFLOAD_SLOT_SIZE
+    : slotSizeFor(Math.max(2048, tunMtu + TUNNEL_HEADER_LEN[config.backend]));
   return {
     config,
     network,
@@ -101,5 +110,6 @@ export function resolveConfig(config: DataplaneConfig): ResolvedConfig {
     maxPeers,
     poolSlots,
     slotSize,
+    offloads,
   };
 }

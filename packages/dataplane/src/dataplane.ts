@@ -20,6 +20,17 @@ import { MAX_EXTRA_ROUTES } from './constants.js';
 import {
   CounterReader,
   countersByteLength,
+  INNER_CHECKSUMS_COMPLETED,
+  OFFLOAD_ACTIVE,
+  OFFLOAD_GRO_DATAGRAMS,
+  OFFLOAD_GRO_SEGMENTS,
+  OFFLOAD_GSO_FALLBACKS,
+  OFFLOAD_GSO_SEGMENTS,
+  OFFLOAD_GSO_SENDS,
+  OFFLOAD_SUPER_PACKETS,
+  OFFLOAD_SUPER_SEGMENTS,
+  OFFLOAD_TUN_MERGED_PACKETS,
+  OFFLOAD_TUN_WRITES,
   OP_DECAP,
   OP_ENCAP,
   PEER_LAST_RECEIVE,
@@ -93,6 +104,7 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
       poolControl: pool.control.buffer as SharedArrayBuffer,
       poolSlots: resolved.poolSlots,
       slotSize: resolved.slotSize,
+      offloads: resolved.offloads,
     };
     const dataplane = new Dataplane(
       resolved,
@@ -200,6 +212,19 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
         encap: { size: c.histogram(OP_ENCAP, 'size'), durationSeconds: c.histogram(OP_ENCAP, 'duration') },
         decap: { size: c.histogram(OP_DECAP, 'size'), durationSeconds: c.histogram(OP_DECAP, 'duration') },
       },
+      offloads: {
+        active: c.offload(OFFLOAD_ACTIVE) === 1,
+        superPackets: c.offload(OFFLOAD_SUPER_PACKETS),
+        superPacketSegments: c.offload(OFFLOAD_SUPER_SEGMENTS),
+        gsoSends: c.offload(OFFLOAD_GSO_SENDS),
+        gsoSegments: c.offload(OFFLOAD_GSO_SEGMENTS),
+        gsoFallbacks: c.offload(OFFLOAD_GSO_FALLBACKS),
+        groDatagrams: c.offload(OFFLOAD_GRO_DATAGRAMS),
+        groSegments: c.offload(OFFLOAD_GRO_SEGMENTS),
+        tunWrites: c.offload(OFFLOAD_TUN_WRITES),
+        tunMergedPackets: c.offload(OFFLOAD_TUN_MERGED_PACKETS),
+      },
+      innerChecksumsCompleted: c.offload(INNER_CHECKSUMS_COMPLETED),
     };
   }
 

@@ -21,6 +21,7 @@ export type {
   DataplaneSnapshot,
   DropReason,
   Histogram,
+  OffloadStats,
   PeerSpec,
   PeerStats,
   TrafficCounter,

@@ -15,6 +15,8 @@ export interface WorkerInit {
   poolControl: SharedArrayBuffer;
   poolSlots: number;
   slotSize: number;
+  /** Run the offload loops (offload/forwarder.ts) when the kernel accepts TUN offloads. */
+  offloads: boolean;
 }
 
 export type ToWorker = { type: 'stop' };

@@ -96,6 +96,10 @@ Tun::Tun(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tun>(info) {
     } else {
       fail("ioctl(TUNSETOFFLOAD)");
     }
+  } else {
+    // A persistent device keeps the offloads an earlier owner enabled; a reader without them must turn
+    // them off, or the kernel hands it super-packets it cannot parse. Best effort (no offloads is the default).
+    ioctl(fd, TUNSETOFFLOAD, 0);
   }
   if (BoolOption(options, "persist") && ioctl(fd, TUNSETPERSIST, 1) < 0) fail("ioctl(TUNSETPERSIST)");
   fd_ = fd;
