@@ -40,6 +40,15 @@ describe('feltd', () => {
     expect(route.stdout).toContain('dev felt0');
   });
 
+  it('measures its etcd calls: felt_etcd_request_duration_seconds counts the start-up transaction', async () => {
+    const metrics = await cluster.metrics(0);
+    const count = (op: string) =>
+      metrics.sum('felt_etcd_request_duration_seconds_count', { op, outcome: 'ok' });
+    expect(count('range')).toBeGreaterThan(0);
+    expect(count('lease_grant')).toBeGreaterThan(0);
+    expect(count('txn')).toBeGreaterThan(0);
+  });
+
   it('forwards pod to pod across nodes', async () => {
     const [a] = cluster.node(0).pods;
     const [b] = cluster.node(1).pods;
@@ -90,6 +99,11 @@ describe('feltd', () => {
       );
       expect(await cluster.ping(a, b.ip, 2)).toBe(true);
       expect(await cluster.readyz(0)).toBe(200);
+      // The failed probes are counted by gRPC status, not as "unknown".
+      const errors = (await cluster.metrics(0)).find('felt_etcd_errors_total', { op: 'range' });
+      expect(errors.filter((sample) => sample.value > 0).map((sample) => sample.labels.code)).toEqual([
+        expect.stringMatching(/^(UNAVAILABLE|DEADLINE_EXCEEDED)$/),
+      ]);
     } finally {
       await cluster.etcd.restart();
     }

@@ -2,7 +2,7 @@
 // the lifecycle, and own the process (signals, deadlines, exit codes: 0 clean, 1 failure, 2 bad config).
 import { Dataplane } from '@felt/dataplane';
 import { createMetrics } from '@felt/metrics';
-import { SubnetRegistry } from '@felt/registry';
+import { type EtcdCallHook, SubnetRegistry } from '@felt/registry';
 import { ConfigError } from './config/errors.js';
 import type { DaemonConfig } from './config/flags.js';
 import { helpText } from './config/help.js';
@@ -14,7 +14,7 @@ import { systemUnderlay } from './host/underlay.js';
 import { type HttpServers, startHttpServers } from './http/index.js';
 import { IptablesManager } from './iptables/manager.js';
 import { createLogger, type DaemonLogger } from './logger.js';
-import { metricsSnapshot } from './metrics-adapter.js';
+import { metricsSnapshot, registryMetricsStats } from './metrics-adapter.js';
 import { DaemonState } from './state.js';
 import { daemonVersion } from './version.js';
 
@@ -50,9 +50,11 @@ async function run(config: DaemonConfig): Promise<number> {
   logger.info({ version, node: process.version, config: state.redactedConfig() }, 'starting feltd');
 
   const runCommand = createCommandRunner();
+  // Filled once the metrics exist (they read the registry and the daemon, created below).
+  let onEtcdCall: EtcdCallHook = () => {};
   let registry: SubnetRegistry;
   try {
-    registry = createRegistry(config, logger);
+    registry = createRegistry(config, logger, (...call) => onEtcdCall(...call));
   } catch (error) {
     logger.error({ err: error }, 'cannot set up the etcd client');
     return EXIT_FAILURE;
@@ -85,8 +87,9 @@ async function run(config: DaemonConfig): Promise<number> {
       const snapshot = daemon.dataplane?.snapshot();
       return snapshot ? metricsSnapshot(snapshot) : null;
     },
-    registryStats: () => registry.stats(),
+    registryStats: () => registryMetricsStats(registry.stats()),
   });
+  onEtcdCall = (op, outcome, seconds) => metrics.recordEtcdRequest(op, outcome, seconds);
 
   let http: HttpServers | null = null;
   const shutdown = async (reason: string, code: number, error?: unknown): Promise<void> => {
@@ -137,7 +140,11 @@ async function run(config: DaemonConfig): Promise<number> {
   return finished;
 }
 
-function createRegistry(config: DaemonConfig, logger: DaemonLogger): SubnetRegistry {
+function createRegistry(
+  config: DaemonConfig,
+  logger: DaemonLogger,
+  onEtcdCall: EtcdCallHook,
+): SubnetRegistry {
   return new SubnetRegistry({
     endpoints: config.etcdEndpoints,
     prefix: config.etcdPrefix,
@@ -148,6 +155,7 @@ function createRegistry(config: DaemonConfig, logger: DaemonLogger): SubnetRegis
     logger: logger.child({ component: 'registry' }),
     leaseTtlSeconds: config.subnetLeaseTtlSeconds,
     renewMarginSeconds: config.subnetLeaseRenewMarginMinutes * 60,
+    onEtcdCall,
   });
 }
 

@@ -1,7 +1,14 @@
-// The data plane's snapshot in the shape @felt/metrics reads (direction-major drops, per-op histograms,
-// milliseconds for the last-receive time).
+// The data plane's snapshot and the registry's counters in the shapes @felt/metrics reads
+// (direction-major drops, per-op histograms, milliseconds for the last-receive time, etcd errors by
+// gRPC status).
 import type { DataplaneSnapshot as DataplaneView, Histogram } from '@felt/dataplane';
-import type { BucketCounts, DropCounts, DataplaneSnapshot as MetricsSnapshot } from '@felt/metrics';
+import type {
+  BucketCounts,
+  DropCounts,
+  DataplaneSnapshot as MetricsSnapshot,
+  RegistryStatsSource,
+} from '@felt/metrics';
+import type { RegistryStats } from '@felt/registry';
 
 export function metricsSnapshot(view: DataplaneView): MetricsSnapshot {
   const tx: Record<string, DropCounts> = {};
@@ -33,4 +40,9 @@ export function metricsSnapshot(view: DataplaneView): MetricsSnapshot {
 
 function buckets(histogram: Histogram): BucketCounts {
   return { bounds: histogram.bounds, counts: histogram.counts, sum: histogram.sum };
+}
+
+/** etcd errors by operation and gRPC status name (the `code` label), not per operation only. */
+export function registryMetricsStats(stats: RegistryStats): RegistryStatsSource {
+  return { ...stats, etcdErrors: stats.etcdErrorsByCode };
 }

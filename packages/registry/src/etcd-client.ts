@@ -4,7 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
 import { RegistryError } from './errors.js';
-import type { EtcdOperation, RegistryStats, SubnetRegistryOptions } from './types.js';
+import type { EtcdContext } from './etcd-context.js';
+import { grpcCodeOf } from './grpc-code.js';
+import { countEtcdError } from './stats.js';
+import type { EtcdOperation, SubnetRegistryOptions } from './types.js';
 
 type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
 
@@ -75,15 +78,42 @@ export function prefixRangeEnd(prefix: string): Buffer {
   return Buffer.from([0]);
 }
 
-/** Wraps one etcd call: counts failures per operation and turns them into REGISTRY_ETCD errors. */
-export async function etcdCall<T>(stats: RegistryStats, op: EtcdOperation, fn: () => Promise<T>): Promise<T> {
+/**
+ * Wraps one unary etcd call: times it for the onEtcdCall hook, counts failures per operation and gRPC
+ * status, and turns them into REGISTRY_ETCD / REGISTRY_TIMEOUT errors.
+ */
+export async function etcdCall<T>(
+  ctx: Pick<EtcdContext, 'stats' | 'onEtcdCall' | 'logger'>,
+  op: EtcdOperation,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const started = performance.now();
   try {
-    return await fn();
+    const result = await fn();
+    report(ctx, op, 'ok', started);
+    return result;
   } catch (err) {
-    stats.etcdErrors[op]++;
+    const status = grpcCodeOf(err);
+    countEtcdError(ctx.stats, op, status);
+    report(ctx, op, 'error', started, status);
     if (err instanceof RegistryError) throw err;
     const message = (err as Error).message ?? String(err);
     const code = /deadline/i.test(message) ? 'REGISTRY_TIMEOUT' : 'REGISTRY_ETCD';
     throw new RegistryError(code, `etcd ${op} failed: ${message}`, { cause: err });
+  }
+}
+
+function report(
+  ctx: Pick<EtcdContext, 'onEtcdCall' | 'logger'>,
+  op: EtcdOperation,
+  outcome: 'ok' | 'error',
+  started: number,
+  code?: string,
+): void {
+  if (ctx.onEtcdCall === undefined) return;
+  try {
+    ctx.onEtcdCall(op, outcome, (performance.now() - started) / 1000, code);
+  } catch (err) {
+    ctx.logger.debug({ op, err: (err as Error).message }, 'onEtcdCall hook threw; ignored');
   }
 }

@@ -1,6 +1,6 @@
 // What the acquire/renew/watch steps share: the client, key layout, counters and logger.
 import type { Etcd3 } from 'etcd3';
-import type { RegistryLogger, RegistryStats } from './types.js';
+import type { EtcdCallHook, RegistryLogger, RegistryStats } from './types.js';
 
 export interface EtcdContext {
   client: Etcd3;
@@ -10,4 +10,5 @@ export interface EtcdContext {
   subnets: string;
   stats: RegistryStats;
   logger: RegistryLogger;
+  onEtcdCall?: EtcdCallHook | undefined;
 }

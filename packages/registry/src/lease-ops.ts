@@ -16,7 +16,7 @@ interface Grant {
 
 async function grant(ctx: EtcdContext, ttlSeconds: number): Promise<Grant> {
   const before = Date.now();
-  const res = await etcdCall(ctx.stats, 'lease_grant', () =>
+  const res = await etcdCall(ctx, 'lease_grant', () =>
     ctx.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: 0 }),
   );
   return { id: String(res.ID), expiresAt: before + Number(res.TTL) * 1000 };
@@ -26,7 +26,7 @@ async function grant(ctx: EtcdContext, ttlSeconds: number): Promise<Grant> {
 export async function revokeQuietly(ctx: EtcdContext, id: string): Promise<void> {
   if (id === NO_LEASE) return;
   try {
-    await etcdCall(ctx.stats, 'lease_revoke', () => ctx.client.leaseClient.leaseRevoke({ ID: id }));
+    await etcdCall(ctx, 'lease_revoke', () => ctx.client.leaseClient.leaseRevoke({ ID: id }));
   } catch (err) {
     ctx.logger.debug(
       { leaseId: id, err: (err as Error).message },
@@ -47,7 +47,7 @@ export async function createLease(
   ttlSeconds: number,
 ): Promise<StoredLease | null> {
   const g = await grant(ctx, ttlSeconds);
-  const res = await etcdCall(ctx.stats, 'txn', () =>
+  const res = await etcdCall(ctx, 'txn', () =>
     ctx.client
       .if(lease.key, 'Version', '==', 0)
       .then(ctx.client.put(lease.key).value(value).lease(g.id))
@@ -74,7 +74,7 @@ export async function takeOverLease(
   const g = found.leaseId === NO_LEASE ? null : await grant(ctx, ttlSeconds);
   const put = ctx.client.put(key).value(value);
   if (g !== null) put.lease(g.id);
-  const res = await etcdCall(ctx.stats, 'txn', () =>
+  const res = await etcdCall(ctx, 'txn', () =>
     ctx.client.if(key, 'Mod', '==', found.modRevision).then(put).commit(),
   );
   if (!res.succeeded) {
@@ -99,7 +99,7 @@ export async function renewLease(
   const g = await grant(ctx, ttlSeconds);
   // A txn that fails with a timeout may still have been applied, so its grant is not revoked then
   // (revoking would delete our key); an unused grant simply expires.
-  const res = await etcdCall(ctx.stats, 'txn', () =>
+  const res = await etcdCall(ctx, 'txn', () =>
     ctx.client
       .if(key, 'Lease', '==', current.leaseId)
       .then(ctx.client.put(key).value(current.value).lease(g.id))
@@ -116,7 +116,7 @@ export async function renewLease(
 /** Deletes our key if it is still ours (same etcd lease), then revokes the lease. */
 export async function releaseLease(ctx: EtcdContext, current: StoredLease): Promise<boolean> {
   const key = current.lease.key;
-  const res = await etcdCall(ctx.stats, 'txn', () =>
+  const res = await etcdCall(ctx, 'txn', () =>
     ctx.client.if(key, 'Lease', '==', current.leaseId).then(ctx.client.delete().key(key)).commit(),
   );
   await revokeQuietly(ctx, current.leaseId);
@@ -126,7 +126,7 @@ export async function releaseLease(ctx: EtcdContext, current: StoredLease): Prom
 /** Deletes a key only if it is unchanged since we read it (stale lease of ours that no longer fits). */
 export async function deleteIfUnchanged(ctx: EtcdContext, found: StoredLease): Promise<boolean> {
   const key = found.lease.key;
-  const res = await etcdCall(ctx.stats, 'txn', () =>
+  const res = await etcdCall(ctx, 'txn', () =>
     ctx.client.if(key, 'Mod', '==', found.modRevision).then(ctx.client.delete().key(key)).commit(),
   );
   return res.succeeded;

@@ -42,7 +42,7 @@ export function isMalformed(entry: StoredLease | MalformedEntry): entry is Malfo
 export async function listLeases(ctx: EtcdContext, atRevision?: bigint): Promise<LeaseListing> {
   const key = Buffer.from(ctx.subnets);
   const rangeEnd = prefixRangeEnd(ctx.subnets);
-  const res = await etcdCall(ctx.stats, 'range', () =>
+  const res = await etcdCall(ctx, 'range', () =>
     ctx.client.kv.range(
       atRevision === undefined
         ? { key, range_end: rangeEnd }

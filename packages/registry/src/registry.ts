@@ -66,12 +66,13 @@ export class SubnetRegistry extends EventEmitter<RegistryEvents> implements Subn
       subnets: subnetsPrefix(prefix),
       stats: this.stats_,
       logger: options.logger ?? silentLogger,
+      onEtcdCall: options.onEtcdCall,
     };
   }
 
   async loadConfig(): Promise<NetworkConfig> {
     const key = configKey(this.ctx.prefix);
-    const text = await etcdCall(this.stats_, 'range', () => this.client.get(key).string());
+    const text = await etcdCall(this.ctx, 'range', () => this.client.get(key).string());
     if (text === null) {
       throw new RegistryError('REGISTRY_NO_CONFIG', `no network config at ${key}`);
     }

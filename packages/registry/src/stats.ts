@@ -16,11 +16,16 @@ export function emptyStats(): RegistryStats {
     EtcdOperation,
     number
   >;
+  const etcdErrorsByCode = Object.fromEntries(ETCD_OPERATIONS.map((op) => [op, {}])) as Record<
+    EtcdOperation,
+    Record<string, number>
+  >;
   return {
     renewals: { success: 0, error: 0, lost: 0 },
     watchEvents: { put: 0, delete: 0 },
     watchRestarts: { disconnected: 0, compacted: 0, canceled: 0 },
     etcdErrors,
+    etcdErrorsByCode,
     malformedLeasesSkipped: 0,
     resyncRepairs: 0,
     reacquisitions: 0,
@@ -38,5 +43,15 @@ export function copyStats(stats: RegistryStats): RegistryStats {
     watchEvents: { ...stats.watchEvents },
     watchRestarts: { ...stats.watchRestarts },
     etcdErrors: { ...stats.etcdErrors },
+    etcdErrorsByCode: Object.fromEntries(
+      Object.entries(stats.etcdErrorsByCode).map(([op, codes]) => [op, { ...codes }]),
+    ) as RegistryStats['etcdErrorsByCode'],
   };
+}
+
+/** Counts one failed etcd call under its operation and gRPC status name. */
+export function countEtcdError(stats: RegistryStats, op: EtcdOperation, code: string): void {
+  stats.etcdErrors[op]++;
+  const codes = stats.etcdErrorsByCode[op];
+  codes[code] = (codes[code] ?? 0) + 1;
 }

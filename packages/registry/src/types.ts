@@ -96,7 +96,20 @@ export interface SubnetRegistryOptions {
   callTimeoutMs?: number;
   /** Every this often the watched peer set is checked against a full list. Default 300000; 0 = off. */
   resyncIntervalMs?: number;
+  /**
+   * Called after every unary etcd call with its latency, and the gRPC status name (e.g. 'UNAVAILABLE',
+   * 'DEADLINE_EXCEEDED', else 'UNKNOWN') when it failed. Watch streams are not reported here (their
+   * failures are in stats().etcdErrorsByCode.watch). A throwing hook is ignored.
+   */
+  onEtcdCall?: EtcdCallHook;
 }
+
+export type EtcdCallHook = (
+  op: EtcdOperation,
+  outcome: 'ok' | 'error',
+  seconds: number,
+  code?: string,
+) => void;
 
 export interface AcquireRequest {
   /** Our underlay address, published as PublicIP and used to find our previous lease. */
@@ -118,6 +131,8 @@ export interface RegistryStats {
   watchEvents: { put: number; delete: number };
   watchRestarts: { disconnected: number; compacted: number; canceled: number };
   etcdErrors: Record<EtcdOperation, number>;
+  /** The same failures by gRPC status name, e.g. `{ range: { UNAVAILABLE: 2 } }`. */
+  etcdErrorsByCode: Record<EtcdOperation, Record<string, number>>;
   malformedLeasesSkipped: number;
   /** Periodic consistency checks that found the watched view wrong and repaired it (should stay 0). */
   resyncRepairs: number;

@@ -8,9 +8,11 @@ import type { IEvent, IWatchResponse } from 'etcd3';
 import type { PeerWatcherApi } from './api.js';
 import { Backoff, delay } from './backoff.js';
 import type { EtcdContext } from './etcd-context.js';
+import { grpcCodeOf } from './grpc-code.js';
 import type { StoredLease } from './lease-record.js';
 import { classify, isMalformed, type LeaseListing, listLeases, type MalformedEntry } from './list.js';
 import { PeerView } from './peer-view.js';
+import { countEtcdError } from './stats.js';
 import type { Lease, PeerEvents } from './types.js';
 
 export type WatchEndReason = 'disconnected' | 'compacted' | 'canceled';
@@ -135,7 +137,7 @@ export class SubnetWatch extends EventEmitter<PeerEvents> implements PeerWatcher
       watcher.on('data', (res: IWatchResponse) => this.applyWatchResponse(res));
       watcher.on('disconnected', () => finish('disconnected'));
       watcher.on('error', (err: Error) => {
-        this.ctx.stats.etcdErrors.watch++;
+        countEtcdError(this.ctx.stats, 'watch', grpcCodeOf(err));
         // etcd 3.4 cancels a watch below the compaction horizon with compact_revision set and no
         // reason text, which etcd3 surfaces as "Watcher canceled: " with nothing after it.
         const cancelReason = err.message.replace(/^Watcher canceled:\s*/, '');
