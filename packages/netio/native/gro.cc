@@ -118,7 +118,7 @@ bool GroGroup::TryAppend(const GroPacket& next) {
   return true;
 }
 
-size_t GroGroup::BuildHeader(uint8_t* out) const {
+size_t GroGroup::BuildHeader(uint8_t* out, uint32_t segmentSize) const {
   const GroPacket& h = head_;
   uint8_t* ip = out + 10;
   std::memcpy(ip, h.data, h.headers);
@@ -144,7 +144,7 @@ size_t GroGroup::BuildHeader(uint8_t* out) const {
   out[0] = kVnetNeedsCsum;
   out[1] = h.tcp ? (h.ipv6 ? kGsoTcpV6 : kGsoTcpV4) : kGsoUdpL4;
   PutLe16(out + 2, h.headers);
-  PutLe16(out + 4, h.payload);
+  PutLe16(out + 4, segmentSize != 0 ? segmentSize : h.payload);
   PutLe16(out + 6, h.ipHeader);
   PutLe16(out + 8, h.tcp ? 16 : 6);
   return 10 + h.headers;

@@ -38,8 +38,13 @@ class GroGroup {
   bool TryAppend(const GroPacket& next);
   uint32_t packets() const { return packets_; }
   uint32_t headers() const { return head_.headers; }
+  // A lone verified TCP packet longer than `mtu` (a peer's unsegmented super-packet): write it as TSO.
+  bool Oversized(uint32_t mtu) const {
+    return packets_ == 1 && head_.mergeable && head_.tcp && mtu > head_.headers && head_.length > mtu;
+  }
   // Writes virtio_net_hdr + the head's headers rewritten for the merged length; returns the byte count.
-  size_t BuildHeader(uint8_t* out) const;
+  // gso_size is `segmentSize`, or the head's payload size when 0.
+  size_t BuildHeader(uint8_t* out, uint32_t segmentSize = 0) const;
 
  private:
   GroPacket head_;

@@ -191,6 +191,9 @@ Napi::Value Tun::WriteCoalesced(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Batch batch = Prepare(info, "writeCoalesced");
   if (!vnetHeader_) ThrowBadArgument(env, "writeCoalesced needs a TUN opened with vnetHeader: true");
+  const uint32_t mtu = info.Length() > 2 && !info[2].IsUndefined()
+                           ? static_cast<uint32_t>(IntegerArg(env, info[2], "writeCoalesced: mtu", 0, 65535))
+                           : 0;
   static const uint8_t kPlainHeader[kVnetHeaderLength] = {};
   const bool udp4 = (offloads_ & TUN_F_USO4) != 0;
   const bool udp6 = (offloads_ & TUN_F_USO6) != 0;
@@ -209,12 +212,14 @@ Napi::Value Tun::WriteCoalesced(const Napi::CallbackInfo& info) {
     }
     // Lone packets go out with an all-zero header; a run goes out as header + payload iovecs.
     int vectors;
-    if (group_.packets() == 1) {
+    if (group_.packets() == 1 && !group_.Oversized(mtu)) {
       groVector_[0] = {const_cast<uint8_t*>(kPlainHeader), kVnetHeaderLength};
       groVector_[1] = slices_[done];
       vectors = 2;
     } else {
-      groVector_[0] = {groHeader_, group_.BuildHeader(groHeader_)};
+      // An oversized lone packet is cut by the kernel into MTU-sized segments where it must be.
+      const uint32_t segmentSize = group_.packets() == 1 ? mtu - group_.headers() : 0;
+      groVector_[0] = {groHeader_, group_.BuildHeader(groHeader_, segmentSize)};
       vectors = 1;
       for (uint32_t i = done; i < end; i++) {
         groVector_[vectors++] = {static_cast<uint8_t*>(slices_[i].iov_base) + group_.headers(),

@@ -31,8 +31,8 @@ class TunDevice implements Tun {
     return this.#native.write(first, count);
   }
 
-  writeCoalesced(first: number, count: number): number {
-    return this.#native.writeCoalesced(first, count);
+  writeCoalesced(first: number, count: number, mtu = 0): number {
+    return this.#native.writeCoalesced(first, count, mtu);
   }
 
   split(source: number, target: number, headroom: number): number {

@@ -85,8 +85,11 @@ export interface Tun {
    * 64 per run. Other packets are written alone. Records are not modified except for results:
    * MSG_LENGTH = the record's own length (or -errno of its write), MSG_SEGMENT = how many records went
    * out in that write (1 = alone). Returns records consumed (stops early only on EAGAIN).
+   * `mtu` (optional, 0 = off): a lone TCP packet longer than it (verified, as for merging) is written as
+   * a TSO super-packet with segments of `mtu` bytes, so the kernel segments it where it must (forwarding).
+   * Such packets arrive when a kernel vxlan peer's super-packet crosses a veth unsegmented.
    */
-  writeCoalesced(first: number, count: number): number;
+  writeCoalesced(first: number, count: number, mtu?: number): number;
   /**
    * Offloads (vnetHeader): finishes one packet as read, record `source` holding virtio_net_hdr + packet.
    * - Not GSO: completes a NEEDS_CSUM checksum in place and returns 0; the packet is at

@@ -26,12 +26,6 @@ export interface FlannelVxlanNode {
   leaseKey: string;
   /** Programs neighbour + FDB + route for a remote lease, in Flannel's order. */
   addPeer(peer: VxlanPeer): Promise<void>;
-  /**
-   * Flannel's documented workaround for broken vxlan checksums (troubleshooting.md, flannel#1279):
-   * `ethtool -K flannel.1 tx-checksum-ip-generic off`. Needed here because the underlay is a veth: the
-   * kernel leaves inner TCP/UDP checksums for a NIC to finish, and a userspace receiver sees them unfinished.
-   */
-  disableTxChecksumOffload(): Promise<void>;
 }
 
 /** Reads a felt (or Flannel) vxlan lease from etcd as the peer description Flannel would program. */
@@ -99,9 +93,5 @@ export async function addFlannelVxlanNode(cluster: Cluster, prefix: string): Pro
     await sh('ip', ['route', 'replace', peer.subnet, 'via', gateway, 'dev', DEVICE, 'onlink'], { netns });
   }
 
-  async function disableTxChecksumOffload(): Promise<void> {
-    await sh('ethtool', ['-K', DEVICE, 'tx-checksum-ip-generic', 'off'], { netns });
-  }
-
-  return { node, vtepMac, leaseKey, addPeer, disableTxChecksumOffload };
+  return { node, vtepMac, leaseKey, addPeer };
 }

@@ -9,7 +9,9 @@
  *   4. inner TCP/UDP checksums in C (Tun.completeChecksums): a partial one (a kernel vxlan peer across
  *      a veth leaves them so) is completed, a wrong one dropped as bad_inner_checksum;
  *   5. Tun.writeCoalesced: consecutive segments of one TCP flow (UDP too with USO) go into the TUN as
- *      one super-packet with a virtio-net header, up to 64 KiB per write;
+ *      one super-packet with a virtio-net header, up to 64 KiB per write. A kernel vxlan peer across a
+ *      veth sends its TCP super-packets unsegmented (one 64 KiB datagram): those go in as TSO
+ *      super-packets cut at the TUN MTU, so the kernel can still forward them;
  *   6. what the TUN did not take stays pending: the socket is not read until it drains.
  */
 import {
@@ -148,7 +150,7 @@ export class GroReceiveLoop {
   private flush(): void {
     const { state, meta } = this;
     const first = OffloadRecords.writes + this.pendingFirst;
-    const consumed = this.tun.writeCoalesced(first, this.pendingCount);
+    const consumed = this.tun.writeCoalesced(first, this.pendingCount, state.settings.tunMtu);
     for (let i = 0; i < consumed; ) {
       const record = (first + i) * MSG_STRIDE;
       const packets = Math.max(1, meta[record + MSG_SEGMENT]);
