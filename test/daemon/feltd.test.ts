@@ -36,6 +36,9 @@ describe('feltd', () => {
     const link = JSON.parse((await sh('ip', ['-j', 'link', 'show', 'dev', 'felt0'], { netns })).stdout)[0];
     const underlay = JSON.parse((await sh('ip', ['-j', 'link', 'show', 'dev', 'eth0'], { netns })).stdout)[0];
     expect(link.mtu).toBe(underlay.mtu - 28);
+    expect(link.txqlen).toBe(1000);
+    const ipv6 = await sh('cat', ['/proc/sys/net/ipv6/conf/felt0/disable_ipv6'], { netns, allowFail: true });
+    if (ipv6.code === 0) expect(ipv6.stdout.trim()).toBe('1');
     const route = await sh('ip', ['-4', 'route', 'show', 'exact', '10.244.0.0/16'], { netns });
     expect(route.stdout).toContain('dev felt0');
   });

@@ -1,7 +1,8 @@
 // Host setup and iptables on the real kernel, inside a throwaway namespace.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandRunner } from '../../packages/daemon/src/exec.js';
-import { TunHost } from '../../packages/daemon/src/host/tun-setup.js';
+import type { ProcSys } from '../../packages/daemon/src/host/proc-sys.js';
+import { TUN_TX_QUEUE_LENGTH, TunHost } from '../../packages/daemon/src/host/tun-setup.js';
 import { detectUnderlay, systemUnderlay } from '../../packages/daemon/src/host/underlay.js';
 import { IptablesManager } from '../../packages/daemon/src/iptables/manager.js';
 import { forwardRules, masqRules } from '../../packages/daemon/src/iptables/rules.js';
@@ -11,6 +12,8 @@ const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const lab = new Lab('h');
 let netns: string;
 let run: CommandRunner;
+/** /proc/sys of the test namespace (this process lives in the root one). */
+let procSys: ProcSys;
 
 beforeAll(async () => {
   netns = await lab.addNetns('h');
@@ -19,6 +22,15 @@ beforeAll(async () => {
   await sh('ip', ['addr', 'add', `${lab.underlay}.1/24`, 'dev', 'veth0'], { netns });
   await sh('ip', ['link', 'set', 'veth0', 'mtu', '1400'], { netns });
   run = (command, args) => sh(command, [...args], { netns, allowFail: true });
+  procSys = {
+    async read(path) {
+      const result = await sh('cat', [path], { netns, allowFail: true });
+      return result.code === 0 ? result.stdout.trim() : null;
+    },
+    async write(path, value) {
+      await sh('tee', [path], { netns, input: `${value}\n` });
+    },
+  };
 });
 afterAll(() => lab.dispose());
 
@@ -52,15 +64,36 @@ describe('TUN host setup', () => {
   const spec = { name: 'felt0', address: '10.5.72.0', mtu: 1350, network: '10.5.0.0/16' };
 
   it('configures a persistent TUN idempotently and repairs what was removed', async () => {
-    const host = new TunHost(run, silent);
+    const host = new TunHost(run, silent, procSys);
     expect(await host.ensureDevice('felt0')).toBe(true);
     expect(await host.ensureDevice('felt0')).toBe(false);
     const details = await sh('ip', ['-d', 'link', 'show', 'dev', 'felt0'], { netns });
     expect(details.stdout).toMatch(/tun type tun pi off .*persist on/);
     expect(await host.problems(spec)).toContain('address 10.5.72.0/32 missing');
+    const ipv6Path = '/proc/sys/net/ipv6/conf/felt0/disable_ipv6';
+    const ipv6Before = await procSys.read(ipv6Path);
+    if (ipv6Before !== null) expect(await host.problems(spec)).toContain('ipv6 enabled');
     await host.apply(spec);
     expect(await host.problems(spec)).toEqual([]);
     await host.apply(spec); // a restarted daemon re-applies on the same device
+    expect(await host.problems(spec)).toEqual([]);
+    const link = JSON.parse((await sh('ip', ['-j', 'link', 'show', 'dev', 'felt0'], { netns })).stdout)[0];
+    expect(link.txqlen).toBe(TUN_TX_QUEUE_LENGTH);
+    // The data plane is IPv4-only: no IPv6 on the device, so no link-local address and no kernel chatter.
+    if (ipv6Before !== null) {
+      expect(await procSys.read(ipv6Path)).toBe('1');
+      const inet6 = await sh('ip', ['-6', '-o', 'addr', 'show', 'dev', 'felt0'], { netns });
+      expect(inet6.stdout.trim()).toBe('');
+    }
+    // Drift in either is reported and repaired (a fresh host or someone else's tuning).
+    await procSys.write(ipv6Path, '0');
+    await sh('ip', ['link', 'set', 'dev', 'felt0', 'txqueuelen', '500'], { netns });
+    expect(await host.problems(spec)).toEqual(
+      ipv6Before === null
+        ? ['txqueuelen 500 instead of 1000']
+        : ['txqueuelen 500 instead of 1000', 'ipv6 enabled'],
+    );
+    await host.apply(spec);
     expect(await host.problems(spec)).toEqual([]);
     const route = await sh('ip', ['-4', 'route', 'show', 'exact', '10.5.0.0/16'], { netns });
     expect(route.stdout).toContain('dev felt0');
@@ -73,7 +106,7 @@ describe('TUN host setup', () => {
   });
 
   it('replaces the address of an older lease', async () => {
-    const host = new TunHost(run, silent);
+    const host = new TunHost(run, silent, procSys);
     await host.apply({ ...spec, address: '10.5.9.0' });
     const addresses = await sh('ip', ['-4', '-o', 'addr', 'show', 'dev', 'felt0'], { netns });
     expect(addresses.stdout).toContain('10.5.9.0/32');

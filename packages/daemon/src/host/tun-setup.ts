@@ -1,9 +1,18 @@
 // The persistent TUN device and its link configuration, with `ip` (execFile, argument arrays): address = subnet .0/32,
-// MTU, up, and the cluster network routed into it. Every step is idempotent ("replace"), so a
-// restarted daemon re-applies it to the persistent device without disturbing established flows.
+// MTU, queue length, IPv6 off, up, and the cluster network routed into it. Every step is idempotent
+// ("replace"), so a restarted daemon re-applies it to the persistent device without disturbing
+// established flows.
 import { access } from 'node:fs/promises';
 import { DaemonError } from '../errors.js';
 import type { CommandRunner, Logger } from '../exec.js';
+import { localProcSys, type ProcSys } from './proc-sys.js';
+
+/**
+ * The kernel queues this many packets for the TUN reader. `ip tuntap add` leaves 500, which a burst
+ * overflows whenever the data plane applies back-pressure (a full underlay socket), dropping packets
+ * the kernel could have held for a few more milliseconds.
+ */
+export const TUN_TX_QUEUE_LENGTH = 1000;
 
 export interface TunSpec {
   name: string;
@@ -17,16 +26,25 @@ export interface TunSpec {
 interface IpLink {
   ifname: string;
   mtu: number;
+  txqlen?: number;
   flags: string[];
+}
+
+/** The data plane forwards IPv4 only; the kernel's own IPv6 chatter would be counted as drops. */
+function disableIpv6Path(name: string): string {
+  return `/proc/sys/net/ipv6/conf/${name}/disable_ipv6`;
 }
 
 export class TunHost {
   readonly #run: CommandRunner;
   readonly #logger: Logger;
+  readonly #procSys: ProcSys;
+  #ipv6Unwritable = false;
 
-  constructor(run: CommandRunner, logger: Logger) {
+  constructor(run: CommandRunner, logger: Logger, procSys: ProcSys = localProcSys) {
     this.#run = run;
     this.#logger = logger;
+    this.#procSys = procSys;
   }
 
   async exists(name: string): Promise<boolean> {
@@ -62,6 +80,13 @@ export class TunHost {
     const problems: string[] = [];
     if (!link.flags.includes('UP')) problems.push('link down');
     if (link.mtu !== spec.mtu) problems.push(`mtu ${link.mtu} instead of ${spec.mtu}`);
+    if (link.txqlen !== undefined && link.txqlen < TUN_TX_QUEUE_LENGTH)
+      problems.push(`txqueuelen ${link.txqlen} instead of ${TUN_TX_QUEUE_LENGTH}`);
+    if (
+      !this.#ipv6Unwritable &&
+      (await this.#procSys.read(disableIpv6Path(spec.name)).catch(() => null)) === '0'
+    )
+      problems.push('ipv6 enabled');
     const addresses = await this.#addresses(spec.name);
     if (!addresses.includes(`${spec.address}/32`)) problems.push(`address ${spec.address}/32 missing`);
     if (!(await this.#hasRoute(spec))) problems.push(`route ${spec.network} missing`);
@@ -75,8 +100,20 @@ export class TunHost {
       this.#logger.info({ tun: spec.name, address: stale }, 'removing stale TUN address');
       await this.#ip(['addr', 'del', stale, 'dev', spec.name]);
     }
+    // Before the link goes up, so the kernel never sends router solicitations or MLD reports into it.
+    await this.#disableIpv6(spec.name);
     await this.#ip(['addr', 'replace', wanted, 'dev', spec.name]);
-    await this.#ip(['link', 'set', 'dev', spec.name, 'mtu', String(spec.mtu), 'up']);
+    await this.#ip([
+      'link',
+      'set',
+      'dev',
+      spec.name,
+      'mtu',
+      String(spec.mtu),
+      'txqueuelen',
+      String(TUN_TX_QUEUE_LENGTH),
+      'up',
+    ]);
     await this.#ip(['route', 'replace', spec.network, 'dev', spec.name, 'src', spec.address]);
   }
 
@@ -85,6 +122,25 @@ export class TunHost {
     const result = await this.#run('ip', ['route', 'del', network, 'dev', device]);
     if (result.code === 0)
       this.#logger.info({ network, tun: device }, 'removed route of the previous network');
+  }
+
+  /**
+   * Absent entry: the kernel has no IPv6 (nothing to silence). A read-only /proc/sys (some
+   * containers) only costs counted drops, so it is a warning, given once, not a failure.
+   */
+  async #disableIpv6(name: string): Promise<void> {
+    if (this.#ipv6Unwritable) return;
+    const path = disableIpv6Path(name);
+    try {
+      if ((await this.#procSys.read(path)) !== '0') return;
+      await this.#procSys.write(path, '1');
+    } catch (error) {
+      this.#ipv6Unwritable = true;
+      this.#logger.warn(
+        { tun: name, path, err: error },
+        'cannot disable IPv6 on the TUN; its IPv6 packets will be counted as not_ipv4 drops',
+      );
+    }
   }
 
   async #link(name: string): Promise<IpLink | null> {
