@@ -143,6 +143,7 @@ export class Daemon {
       vtepMac: vtepMacFor(underlay.publicIp),
       network: network.network.cidr,
       subnet: lease.subnet,
+      offloads: config.offloads,
     };
     const created = await this.#deps.tunHost.ensureDevice(config.tunName);
     if (previous?.network && previous.network !== network.network.cidr) {

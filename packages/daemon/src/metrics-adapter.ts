@@ -35,6 +35,8 @@ export function metricsSnapshot(view: DataplaneView): MetricsSnapshot {
       decap: buckets(view.batches.decap.durationSeconds),
     },
     pool: view.pool,
+    offloads: view.offloads,
+    innerChecksumsCompleted: view.innerChecksumsCompleted,
   };
 }
 

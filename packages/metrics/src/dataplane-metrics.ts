@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { registerScrapeMetric, type Sample } from './collector.js';
 import { BATCH_DURATION_BOUNDS, BATCH_SIZE_BOUNDS, DATAPATH_OPS, DIRECTIONS, DROP_REASONS } from './enums.js';
 import { emptyBuckets, histogramSamples } from './histogram.js';
+import { registerOffloadMetrics } from './offload-metrics.js';
 import { OTHER_PEER, type PeerLabelling, type PeerTotals } from './peer-labels.js';
 import type { BucketCounts, DatapathOp, DataplaneSnapshot } from './sources.js';
 
@@ -152,4 +153,5 @@ export function registerDataplaneMetrics(registry: Registry, view: () => Datapla
       ];
     },
   });
+  registerOffloadMetrics(registry, () => view().snapshot);
 }

@@ -23,6 +23,8 @@ export const DROP_REASONS = [
   'queue_full',
   'socket_error',
   'tun_write_error',
+  'bad_inner_checksum',
+  'bad_super_packet',
 ] as const satisfies readonly DropReason[];
 
 export const DIRECTIONS: readonly Direction[] = ['tx', 'rx'];

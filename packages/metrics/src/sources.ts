@@ -48,6 +48,24 @@ export interface DataplaneSnapshot {
   pool: { free: number; inUse: number };
   /** Packets waiting per internal queue, by queue name. */
   queues?: Readonly<Record<string, number>>;
+  /** Offload counters (TUN TSO/GRO, UDP GSO/GRO); absent = offloads not supported by the source. */
+  offloads?: OffloadCounters;
+  /** Inner TCP/UDP checksums received partial (pseudo-header only) and completed before the TUN. */
+  innerChecksumsCompleted?: number;
+}
+
+/** The data plane's offload counters (cumulative), as @felt/dataplane's OffloadStats. */
+export interface OffloadCounters {
+  active: boolean;
+  superPackets: number;
+  superPacketSegments: number;
+  gsoSends: number;
+  gsoSegments: number;
+  gsoFallbacks: number;
+  groDatagrams: number;
+  groSegments: number;
+  tunWrites: number;
+  tunMergedPackets: number;
 }
 
 /** The etcd operations the registry reports on. */

@@ -45,6 +45,8 @@ export interface DaemonConfig {
   metricsAddr: HostPort | null;
   metricsMaxPeers: number;
   tunName: string;
+  /** Data plane offloads (TUN TSO/GRO, UDP GSO/GRO) for udp and vxlan when the kernel has them. */
+  offloads: boolean;
   logLevel: LogLevel;
   shutdownTimeoutMs: number;
   releaseLeaseOnExit: boolean;
@@ -266,6 +268,14 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'name of the persistent TUN device',
     key: 'tunName',
     parse: parseInterfaceName,
+  }),
+  flag({
+    name: 'offloads',
+    boolean: true,
+    default: true,
+    help: 'udp/vxlan: 64 KiB super-packets through the TUN (TSO/GRO) and UDP GSO/GRO, where the kernel has them; false = one packet per syscall',
+    key: 'offloads',
+    parse: parseBoolean,
   }),
   flag({
     name: 'log-level',

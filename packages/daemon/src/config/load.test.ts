@@ -58,11 +58,21 @@ describe('loadConfig defaults', () => {
       metricsAddr: { host: '127.0.0.1', port: 9465 },
       metricsMaxPeers: 256,
       tunName: 'felt0',
+      offloads: true,
       logLevel: 'info',
       shutdownTimeoutMs: 10_000,
       releaseLeaseOnExit: false,
       configFile: null,
     });
+  });
+
+  it('turns data plane offloads off with --offloads=false (or FELTD_OFFLOADS=false)', () => {
+    const fromFlag = loadConfig(['--offloads=false'], {});
+    const fromEnv = loadConfig([], { FELTD_OFFLOADS: 'false' });
+    for (const result of [fromFlag, fromEnv]) {
+      expect(result.kind).toBe('run');
+      if (result.kind === 'run') expect(result.config.offloads).toBe(false);
+    }
   });
 
   it('answers --help and --version without validating anything else', () => {
