@@ -45,6 +45,7 @@ Napi::Function Tun::Define(Napi::Env env) {
                          InstanceMethod<&Tun::Read>("read"),
                          InstanceMethod<&Tun::Write>("write"),
                          InstanceMethod<&Tun::WriteCoalesced>("writeCoalesced"),
+                         InstanceMethod<&Tun::CoalesceInto>("coalesceInto"),
                          InstanceMethod<&Tun::SetPersist>("setPersist"),
                          InstanceMethod<&Tun::Split>("split"),
                          InstanceMethod<&Tun::CompleteChecksums>("completeChecksums"),
@@ -186,46 +187,63 @@ Napi::Value Tun::Write(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, done);
 }
 
-// writeCoalesced(first, count): see Tun.writeCoalesced in src/types.ts.
-Napi::Value Tun::WriteCoalesced(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Batch batch = Prepare(info, "writeCoalesced");
-  if (!vnetHeader_) ThrowBadArgument(env, "writeCoalesced needs a TUN opened with vnetHeader: true");
-  const uint32_t mtu = info.Length() > 2 && !info[2].IsUndefined()
-                           ? static_cast<uint32_t>(IntegerArg(env, info[2], "writeCoalesced: mtu", 0, 65535))
-                           : 0;
+// The next run of records [done, *end) that go out in one write, as iovecs in groVector_ (returns their
+// count). `current` holds the inspected record `done` and is left holding record *end.
+int Tun::NextGroup(const Batch& batch, uint32_t done, uint32_t mtu, GroPacket& current, uint32_t* end) {
   static const uint8_t kPlainHeader[kVnetHeaderLength] = {};
   const bool udp4 = (offloads_ & TUN_F_USO4) != 0;
   const bool udp6 = (offloads_ & TUN_F_USO6) != 0;
-  auto inspect = [&](uint32_t i) {
-    return InspectForGro(static_cast<uint8_t*>(slices_[i].iov_base), slices_[i].iov_len, udp4, udp6);
-  };
+  group_.Start(current);
+  *end = done + 1;
+  while (*end < batch.count) {
+    current = InspectForGro(static_cast<uint8_t*>(slices_[*end].iov_base), slices_[*end].iov_len, udp4, udp6);
+    if (!group_.TryAppend(current)) break;
+    (*end)++;
+  }
+  // Lone packets go out with an all-zero header; a run goes out as header + payload iovecs.
+  if (group_.packets() == 1 && !group_.Oversized(mtu)) {
+    groVector_[0] = {const_cast<uint8_t*>(kPlainHeader), kVnetHeaderLength};
+    groVector_[1] = slices_[done];
+    return 2;
+  }
+  // An oversized lone packet is cut by the kernel into MTU-sized segments where it must be.
+  const uint32_t segmentSize = group_.packets() == 1 ? mtu - group_.headers() : 0;
+  groVector_[0] = {groHeader_, group_.BuildHeader(groHeader_, segmentSize)};
+  int vectors = 1;
+  for (uint32_t i = done; i < *end; i++) {
+    groVector_[vectors++] = {static_cast<uint8_t*>(slices_[i].iov_base) + group_.headers(),
+                             slices_[i].iov_len - group_.headers()};
+  }
+  return vectors;
+}
+
+// Validates writeCoalesced/coalesceInto arguments; returns the batch, `mtu` from info[mtuArg].
+Batch Tun::PrepareCoalesce(const Napi::CallbackInfo& info, const char* what, size_t mtuArg, uint32_t* mtu) {
+  Napi::Env env = info.Env();
+  Batch batch = Prepare(info, what);
+  if (!vnetHeader_) ThrowBadArgument(env, std::string(what) + " needs a TUN opened with vnetHeader: true");
+  *mtu = info.Length() > mtuArg && !info[mtuArg].IsUndefined()
+             ? static_cast<uint32_t>(IntegerArg(env, info[mtuArg], "mtu", 0, 65535))
+             : 0;
+  return batch;
+}
+
+GroPacket Tun::InspectFirst(const Batch& batch) {
+  if (batch.count == 0) return GroPacket();
+  return InspectForGro(static_cast<uint8_t*>(slices_[0].iov_base), slices_[0].iov_len,
+                       (offloads_ & TUN_F_USO4) != 0, (offloads_ & TUN_F_USO6) != 0);
+}
+
+// writeCoalesced(first, count, mtu?): see Tun.writeCoalesced in src/types.ts.
+Napi::Value Tun::WriteCoalesced(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t mtu;
+  Batch batch = PrepareCoalesce(info, "writeCoalesced", 2, &mtu);
   uint32_t done = 0;
-  GroPacket current = batch.count > 0 ? inspect(0) : GroPacket();
+  GroPacket current = InspectFirst(batch);
   while (done < batch.count) {
-    group_.Start(current);
-    uint32_t end = done + 1;
-    while (end < batch.count) {
-      current = inspect(end);
-      if (!group_.TryAppend(current)) break;
-      end++;
-    }
-    // Lone packets go out with an all-zero header; a run goes out as header + payload iovecs.
-    int vectors;
-    if (group_.packets() == 1 && !group_.Oversized(mtu)) {
-      groVector_[0] = {const_cast<uint8_t*>(kPlainHeader), kVnetHeaderLength};
-      groVector_[1] = slices_[done];
-      vectors = 2;
-    } else {
-      // An oversized lone packet is cut by the kernel into MTU-sized segments where it must be.
-      const uint32_t segmentSize = group_.packets() == 1 ? mtu - group_.headers() : 0;
-      groVector_[0] = {groHeader_, group_.BuildHeader(groHeader_, segmentSize)};
-      vectors = 1;
-      for (uint32_t i = done; i < end; i++) {
-        groVector_[vectors++] = {static_cast<uint8_t*>(slices_[i].iov_base) + group_.headers(),
-                                 slices_[i].iov_len - group_.headers()};
-      }
-    }
+    uint32_t end;
+    const int vectors = NextGroup(batch, done, mtu, current, &end);
     ssize_t n;
     do {
       n = writev(fd_, groVector_, vectors);
@@ -243,6 +261,45 @@ Napi::Value Tun::WriteCoalesced(const Napi::CallbackInfo& info) {
     }
     done = end;
   }
+  return Napi::Number::New(env, done);
+}
+
+// coalesceInto(first, count, target, mtu?): see Tun.coalesceInto in src/types.ts.
+Napi::Value Tun::CoalesceInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t mtu;
+  Batch batch = PrepareCoalesce(info, "coalesceInto", 3, &mtu);
+  uint32_t targetIndex = memory_.RecordIndex(env, info[2], "coalesceInto: target");
+  if (targetIndex >= batch.first && targetIndex < batch.first + batch.count) {
+    ThrowBadArgument(env, "coalesceInto: the target record is one of the source records");
+  }
+  int32_t* target = memory_.RecordAt(targetIndex);
+  const int32_t outOffset = target[kOffset], outLength = target[kLength];
+  uint8_t* out = memory_.Slice(env, outOffset, outLength, targetIndex);
+  for (uint32_t i = 0; i < batch.count; i++) {
+    const uint8_t* p = static_cast<uint8_t*>(slices_[i].iov_base);
+    if (p < out + outLength && out < p + slices_[i].iov_len) ThrowBadArgument(env, "coalesceInto: overlap");
+  }
+  size_t used = 0;
+  uint32_t done = 0;
+  uint32_t writes = 0;
+  GroPacket current = InspectFirst(batch);
+  while (done < batch.count) {
+    uint32_t end;
+    const int vectors = NextGroup(batch, done, mtu, current, &end);
+    size_t bytes = 0;
+    for (int v = 0; v < vectors; v++) bytes += groVector_[v].iov_len;
+    if (used + bytes > static_cast<size_t>(outLength)) break;
+    for (int v = 0; v < vectors; v++) {
+      std::memcpy(out + used, groVector_[v].iov_base, groVector_[v].iov_len);
+      used += groVector_[v].iov_len;
+    }
+    for (uint32_t i = done; i < end; i++) batch.records[i * kStride + kSegment] = static_cast<int32_t>(group_.packets());
+    writes++;
+    done = end;
+  }
+  target[kLength] = static_cast<int32_t>(used);
+  target[kSegment] = static_cast<int32_t>(writes);
   return Napi::Number::New(env, done);
 }
 

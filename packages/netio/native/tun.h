@@ -22,6 +22,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value WriteCoalesced(const Napi::CallbackInfo& info);
+  Napi::Value CoalesceInto(const Napi::CallbackInfo& info);
   void SetPersist(const Napi::CallbackInfo& info);
   Napi::Value Split(const Napi::CallbackInfo& info);
   Napi::Value CompleteChecksums(const Napi::CallbackInfo& info);
@@ -29,6 +30,10 @@ class Tun : public Napi::ObjectWrap<Tun> {
 
   // Validates the batch and copies each record's (start, length) into slices_.
   Batch Prepare(const Napi::CallbackInfo& info, const char* what);
+  // Coalescing (writeCoalesced, coalesceInto): argument checks, and one run of records at a time.
+  Batch PrepareCoalesce(const Napi::CallbackInfo& info, const char* what, size_t mtuArg, uint32_t* mtu);
+  GroPacket InspectFirst(const Batch& batch);
+  int NextGroup(const Batch& batch, uint32_t done, uint32_t mtu, GroPacket& current, uint32_t* end);
 
   int fd_ = -1;
   bool vnetHeader_ = false;

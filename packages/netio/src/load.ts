@@ -19,6 +19,7 @@ export interface NativeTun extends NativeBatchHandle {
   read(first: number, count: number): number;
   write(first: number, count: number): number;
   writeCoalesced(first: number, count: number, mtu?: number): number;
+  coalesceInto(first: number, count: number, target: number, mtu?: number): number;
   setPersist(persist: boolean): void;
   split(source: number, target: number, headroom: number): number;
   completeChecksums(first: number, count: number): number;

@@ -35,6 +35,10 @@ class TunDevice implements Tun {
     return this.#native.writeCoalesced(first, count, mtu);
   }
 
+  coalesceInto(first: number, count: number, target: number, mtu = 0): number {
+    return this.#native.coalesceInto(first, count, target, mtu);
+  }
+
   split(source: number, target: number, headroom: number): number {
     return this.#native.split(source, target, headroom);
   }

@@ -91,6 +91,13 @@ export interface Tun {
    */
   writeCoalesced(first: number, count: number, mtu?: number): number;
   /**
+   * What writeCoalesced would write, into memory instead of the TUN (tests, tools): the writes one after
+   * another (virtio_net_hdr + IP packet each) into record `target`'s range (MSG_OFFSET, capacity
+   * MSG_LENGTH); then the target's MSG_LENGTH = bytes used, MSG_SEGMENT = writes. Records get MSG_SEGMENT
+   * as with writeCoalesced. Returns records consumed (fewer when the target is full).
+   */
+  coalesceInto(first: number, count: number, target: number, mtu?: number): number;
+  /**
    * Offloads (vnetHeader): finishes one packet as read, record `source` holding virtio_net_hdr + packet.
    * - Not GSO: completes a NEEDS_CSUM checksum in place and returns 0; the packet is at
    *   source offset + VNET_HDR_LEN.
