@@ -169,7 +169,9 @@ export const FLAGS: readonly FlagSpec[] = [
     flannel: true,
     boolean: false,
     default: '/run/flannel/subnet.env',
-    help: 'file the subnet, MTU and masquerade settings are written to (read by the flannel CNI plugin)',
+    help:
+      'file the subnet, MTU and masquerade settings are written to (read by the flannel CNI plugin); ' +
+      'felt-peers.json beside it keeps the peers a restarted feltd resumes forwarding with before etcd answers',
     key: 'subnetFile',
     parse: parseRequiredPath,
   }),
