@@ -193,7 +193,7 @@ export function describeClusterSuite(backend: Backend): void {
       expect(await cluster.ping(cluster.node(0).pods[0]!, cluster.node(2).pods[0]!.ip, 3)).toBe(true);
     });
 
-    it('feltd restarted during a long TCP transfer: the transfer completes intact, < 3 s of packets lost', async () => {
+    it('feltd restarted during a long TCP transfer: the transfer completes intact, < 1.5 s of packets lost', async () => {
       const [from, to] = [cluster.node(0).pods[0]!, cluster.node(2).pods[0]!];
       const peer = cluster.peerLabel(2);
       const base = peerTotal(await cluster.metrics(0), peer, 'tx', 'bytes');
@@ -223,8 +223,10 @@ export function describeClusterSuite(backend: Backend): void {
       expect(replies.length).toBeGreaterThan(100);
       const gaps = replies.slice(1).map((at, i) => at - replies[i]!);
       timings.restartOutageMs = Math.round(Math.max(...gaps) * 1000);
-      // ~0.6-0.9 s on an idle 2-core machine, ~2.1 s when it is busy: the new process's start-up dominates.
-      expect(timings.restartOutageMs).toBeLessThan(3_000);
+      // The new feltd resumes forwarding from its saved peer state before loading the etcd client:
+      // 0.22-0.25 s on a 2-core machine under other load (0.53 s without that, 0.73 s with every module
+      // loaded first). Process start and the data plane's worker dominate; the bound leaves CI margin.
+      expect(timings.restartOutageMs).toBeLessThan(1_500);
     });
 
     it('a 4th node is forwarded to within a second of its lease write; when it leaves its route goes away', async () => {

@@ -82,6 +82,10 @@ describe('feltd', () => {
     expect(route.stdout).toContain('dev felt0');
     await cluster.startNode(0);
     expect(cluster.node(0).subnet?.subnet).toBe(before);
+    // Forwarding resumed from the saved peer state before etcd answered, and that data plane was kept.
+    const resumed = logLines(0).find((line) => line.msg?.toString().startsWith('forwarding resumed'));
+    expect(resumed?.peers).toBe(1);
+    expect(logLines(0).some((line) => line.msg === 'keeping the data plane resumed before etcd')).toBe(true);
     const [a] = cluster.node(0).pods;
     const [b] = cluster.node(1).pods;
     expect(await cluster.ping(a, b.ip, 2)).toBe(true);

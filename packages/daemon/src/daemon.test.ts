@@ -10,6 +10,8 @@ import { Daemon, type DaemonDeps } from './daemon.js';
 import type { TunSpec } from './host/tun-setup.js';
 import type { DataplanePort, RegistryPort } from './ports.js';
 import { DaemonState } from './state.js';
+import { type WarmStart, warmStart } from './warm-start.js';
+import { parseWarmState, type WarmState, warmStatePath } from './warm-state.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -83,7 +85,7 @@ afterEach(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-function harness(flags: string[], backend = 'vxlan'): Harness {
+function harness(flags: string[], backend = 'vxlan', warm: WarmStart | null = null): Harness {
   const result = loadConfig(['--subnet-file', join(directory, 'subnet.env'), ...flags], {});
   if (result.kind !== 'run') throw new Error('config');
   const config = result.config;
@@ -181,6 +183,7 @@ function harness(flags: string[], backend = 'vxlan'): Harness {
     onFatal: (error) => h.fatal.push(error),
     hostCheckIntervalMs: 20,
     registryProbeIntervalMs: 20,
+    warm,
   };
   const daemon = new Daemon(deps);
   return Object.assign(h, { daemon, state });
@@ -340,5 +343,90 @@ describe('Daemon stop', () => {
     await h.daemon.start();
     await h.daemon.stop();
     expect(h.calls.indexOf('release')).toBeLessThan(h.calls.indexOf('registry.close'));
+  });
+});
+
+describe('Daemon restart from the saved peer state', () => {
+  const peerA = lease('10.5.1.0/24', '198.18.0.2', 'vxlan', '0e:66:c6:12:00:02');
+  const peerB = lease('10.5.2.0/24', '198.18.0.3', 'vxlan', '0e:66:c6:12:00:03');
+  const peerC = lease('10.5.3.0/24', '198.18.0.4', 'vxlan', '0e:66:c6:12:00:04');
+  const statePath = () => warmStatePath(join(directory, 'subnet.env'));
+
+  async function savedState(): Promise<WarmState> {
+    const state = parseWarmState(await readFile(statePath(), 'utf8'));
+    if (typeof state === 'string') throw new Error(state);
+    return state;
+  }
+
+  /** A first run that syncs peers A and B and stops, leaving subnet.env and the peer state. */
+  async function firstRun(): Promise<void> {
+    const h = harness([]);
+    await h.daemon.start();
+    h.watcher.synced = true;
+    h.watcher.list = [peerA, peerB];
+    h.watcher.emit('synced', h.watcher.list);
+    await h.daemon.stop(); // waits for the pending save
+    expect((await savedState()).peers.map((peer) => peer.subnet)).toEqual(['10.5.1.0/24', '10.5.2.0/24']);
+  }
+
+  async function resume(): Promise<{ warm: WarmStart | null; started: FakeDataplane[] }> {
+    const started: FakeDataplane[] = [];
+    const config = loadConfig(['--subnet-file', join(directory, 'subnet.env')], {});
+    if (config.kind !== 'run') throw new Error('config');
+    const warm = await warmStart({
+      config: config.config,
+      logger: silent,
+      tunPresent: async () => true,
+      startDataplane: async (dataplaneConfig) => {
+        const dataplane = new FakeDataplane(dataplaneConfig);
+        started.push(dataplane);
+        return dataplane as unknown as DataplanePort;
+      },
+    });
+    return { warm, started };
+  }
+
+  it('forwards to the saved peers before etcd answers, keeps that data plane and reconciles at sync', async () => {
+    await firstRun();
+    const { warm, started } = await resume();
+    expect(warm).not.toBeNull();
+    const resumed = started[0]!;
+    expect([...resumed.peers.keys()]).toEqual(['10.5.1.0/24', '10.5.2.0/24']);
+
+    const h = harness([], 'vxlan', warm);
+    await h.daemon.start();
+    expect(h.calls).not.toContain('dataplane.start');
+    expect(h.daemon.dataplane).toBe(resumed);
+    expect(h.state.isReady()).toBe(false); // readiness still waits for the registry sync
+    h.watcher.synced = true;
+    h.watcher.list = [peerB, peerC];
+    h.watcher.emit('synced', h.watcher.list);
+    expect(h.state.isReady()).toBe(true);
+    expect([...resumed.peers.keys()]).toEqual(['10.5.2.0/24', '10.5.3.0/24']);
+    await h.daemon.stop();
+    expect((await savedState()).peers.map((peer) => peer.subnet)).toEqual(['10.5.2.0/24', '10.5.3.0/24']);
+    expect(resumed.stopped).toBe(true);
+  });
+
+  it('replaces the resumed data plane when etcd leads to another configuration', async () => {
+    await firstRun();
+    const saved = await savedState();
+    await writeFile(
+      statePath(),
+      JSON.stringify({
+        version: 1,
+        config: { ...saved.config, underlayAddress: '198.18.0.99' },
+        peers: saved.peers,
+      }),
+    );
+    const { warm, started } = await resume();
+    expect(warm?.config.underlayAddress).toBe('198.18.0.99');
+    const h = harness([], 'vxlan', warm);
+    await h.daemon.start();
+    expect(started[0]!.stopped).toBe(true);
+    expect(h.calls.filter((call) => call === 'dataplane.start')).toHaveLength(1);
+    expect(h.daemon.dataplane).toBe(h.dataplanes[0]);
+    expect(h.dataplanes[0]!.config.underlayAddress).toBe('198.18.0.1');
+    await h.daemon.stop();
   });
 });

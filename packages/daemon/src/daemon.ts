@@ -9,6 +9,10 @@
  * etcd reachability is probed (readiness reports it, forwarding never depends on it).
  * Stop: readiness off, timers and watch stopped, lease kept (unless --release-lease-on-exit), data
  * plane stopped; the TUN device, its address and routes stay for the next process.
+ * Restart: main may hand over a data plane already forwarding with the previous run's state
+ * (warm-start.ts). It is kept when the configuration derived from etcd is the same (its peers are then
+ * replaced by the registry's at sync), else stopped before the host is reconfigured. Every change of
+ * the programmed peer set is saved for the next restart (warm-state.ts).
  */
 import type { BackendType, DataplaneConfig } from '@felt/dataplane';
 import { isRegistryError, type Lease, type NetworkConfig, type PeerWatcherApi } from '@felt/registry';
@@ -25,6 +29,8 @@ import type { DataplanePort, RegistryPort, StartDataplane } from './ports.js';
 import { type RuleSet, staleRuleSets, wantedRuleSets } from './rule-sets.js';
 import type { DaemonState } from './state.js';
 import { type PreviousSubnetEnv, readSubnetEnv, writeSubnetEnv } from './subnet-env.js';
+import type { WarmStart } from './warm-start.js';
+import { type WarmState, WarmStateWriter, warmStatePath } from './warm-state.js';
 
 export interface TunHostPort {
   /** Cheap existence test, run every second. */
@@ -56,6 +62,8 @@ export interface DaemonDeps {
   hostCheckIntervalMs?: number;
   /** How often etcd reachability is probed. Default 5000 ms. */
   registryProbeIntervalMs?: number;
+  /** A data plane already forwarding with the previous run's state (see warm-start.ts). */
+  warm?: WarmStart | null;
 }
 
 /** Data plane recoveries allowed per minute before giving up (exit, let the supervisor restart). */
@@ -79,12 +87,30 @@ export class Daemon {
   #stopping: Promise<void> | null = null;
   #readyLogged = false;
   #hostChecks = 0;
+  readonly #savedState: WarmStateWriter;
 
   constructor(deps: DaemonDeps) {
     this.#deps = deps;
     this.#log = deps.logger;
+    this.#savedState = new WarmStateWriter(
+      warmStatePath(deps.config.subnetFile),
+      () => this.#currentState(),
+      deps.logger,
+    );
     deps.state.on('check', () => this.#reportReadiness());
     deps.state.on('phase', () => this.#reportReadiness());
+    if (deps.warm) {
+      const { config } = deps.warm;
+      this.#dataplaneConfig = config;
+      this.#backend = config.backend;
+      this.#tunSpec = {
+        name: config.tunName,
+        address: config.subnet.split('/')[0],
+        mtu: config.tunMtu,
+        network: config.network,
+      };
+      this.#adoptDataplane(deps.warm.dataplane);
+    }
   }
 
   get dataplane(): DataplanePort | null {
@@ -125,14 +151,7 @@ export class Daemon {
     this.#checkAborted();
 
     state.setPhase('setting-up-host');
-    this.#followPeers();
-    this.#tunSpec = {
-      name: config.tunName,
-      address: lease.subnet.split('/')[0],
-      mtu,
-      network: network.network.cidr,
-    };
-    this.#dataplaneConfig = {
+    const dataplaneConfig: DataplaneConfig = {
       backend: this.#backend,
       tunName: config.tunName,
       persistTun: true,
@@ -144,6 +163,15 @@ export class Daemon {
       network: network.network.cidr,
       subnet: lease.subnet,
       offloads: config.offloads,
+    };
+    await this.#dropWarmDataplaneUnless(dataplaneConfig);
+    this.#dataplaneConfig = dataplaneConfig;
+    this.#followPeers();
+    this.#tunSpec = {
+      name: config.tunName,
+      address: lease.subnet.split('/')[0],
+      mtu,
+      network: network.network.cidr,
     };
     const created = await this.#deps.tunHost.ensureDevice(config.tunName);
     if (previous?.network && previous.network !== network.network.cidr) {
@@ -165,7 +193,10 @@ export class Daemon {
 
     await this.#setUpIptables(previous, network.network.cidr, lease.subnet);
     this.#checkAborted();
-    await this.#startDataplane();
+    if (this.#dataplane) {
+      this.#log.info({}, 'keeping the data plane resumed before etcd');
+      this.#programAllPeers();
+    } else await this.#startDataplane();
     this.#startHostChecks();
     this.#checkAborted();
     state.setPhase('running');
@@ -184,6 +215,7 @@ export class Daemon {
     await Promise.all(this.#timers.map((timer) => timer.stop()));
     await this.#recovering;
     this.#watcher?.close();
+    await this.#savedState.idle();
     if (config.releaseLeaseOnExit && registry.lease()) {
       await registry.release().then(
         () => this.#log.info({}, 'lease released (--release-lease-on-exit)'),
@@ -283,6 +315,7 @@ export class Daemon {
     watcher.on('removed', (lease) => {
       this.#log.info({ peer: lease.subnet }, 'peer removed');
       this.#guard(lease, () => this.#dataplane?.removePeer(lease.subnet));
+      this.#savedState.schedule();
     });
     watcher.on('synced', (peers) => {
       this.#log.info({ peers: peers.length }, 'peer list synced');
@@ -300,9 +333,8 @@ export class Daemon {
       this.#deps.state.counters.peerEventsRejected++;
       this.#log.warn({ peer: lease.subnet, reason: decision.reason }, 'ignoring peer lease');
       this.#guard(lease, () => this.#dataplane?.removePeer(lease.subnet));
-      return;
-    }
-    this.#guard(lease, () => this.#dataplane?.upsertPeer(decision.peer));
+    } else this.#guard(lease, () => this.#dataplane?.upsertPeer(decision.peer));
+    this.#savedState.schedule();
   }
 
   /** Applies one peer change; a peer the data plane refuses is counted and logged, never fatal. */
@@ -333,10 +365,40 @@ export class Daemon {
     try {
       dataplane.setPeers(peers);
     } catch (error) {
-      // One bad peer must not block the others: fall back to one at a time.
+      // One bad peer must not block the others: fall back to one at a time (dropping resumed ones).
       this.#log.warn({ err: error }, 'data plane refused the peer list; adding peers one by one');
+      dataplane.setPeers([]);
       for (const lease of watcher.peers()) this.#upsert(lease);
     }
+    this.#savedState.schedule();
+  }
+
+  /** What the next process resumes from: only a complete (synced) peer set is worth saving. */
+  #currentState(): WarmState | null {
+    const config = this.#dataplaneConfig;
+    if (!this.#watcher?.synced || !this.#dataplane || !config) return null;
+    const peers = [];
+    for (const lease of this.#watcher.peers()) {
+      const decision = peerFromLease(lease, this.#backend);
+      if (decision.ok) peers.push(decision.peer);
+    }
+    return { config, peers };
+  }
+
+  /** A data plane resumed from the previous run stays only if etcd leads to the same configuration. */
+  async #dropWarmDataplaneUnless(wanted: DataplaneConfig): Promise<void> {
+    const warm = this.#dataplane;
+    const resumed = this.#dataplaneConfig;
+    if (!warm || !resumed || sameDataplaneConfig(resumed, wanted)) return;
+    this.#log.warn(
+      {
+        resumed: { subnet: resumed.subnet, backend: resumed.backend },
+        wanted: { subnet: wanted.subnet, backend: wanted.backend },
+      },
+      'the data plane resumed before etcd does not match the lease and config; restarting it',
+    );
+    this.#dataplane = null;
+    await warm.stop().catch((error: unknown) => this.#log.warn({ err: error }, 'data plane stop failed'));
   }
 
   async #startDataplane(): Promise<void> {
@@ -350,9 +412,13 @@ export class Daemon {
         cause: error,
       });
     }
+    this.#adoptDataplane(dataplane);
+    this.#programAllPeers();
+  }
+
+  #adoptDataplane(dataplane: DataplanePort): void {
     dataplane.on('fatal', (error: Error) => void this.#recover('data plane failed', error));
     this.#dataplane = dataplane;
-    this.#programAllPeers();
   }
 
   async #setUpIptables(previous: PreviousSubnetEnv | null, network: string, subnet: string): Promise<void> {
@@ -546,4 +612,9 @@ export class Daemon {
     if (this.#abort.signal.aborted)
       throw new DaemonError('DAEMON_STARTUP_ABORTED', 'start-up interrupted by shutdown');
   }
+}
+
+function sameDataplaneConfig(a: DataplaneConfig, b: DataplaneConfig): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof DataplaneConfig>;
+  return [...keys].every((key) => a[key] === b[key]);
 }

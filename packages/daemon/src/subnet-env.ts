@@ -1,7 +1,7 @@
 // subnet.env in Flannel's exact format and key order (the flannel CNI plugin and Docker read it),
 // written atomically: temp file in the same directory, fsync, rename.
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-file.js';
 import { offsetAddress } from './ipv4.js';
 
 export interface SubnetEnv {
@@ -23,24 +23,8 @@ export function formatSubnetEnv(env: SubnetEnv): string {
   ].join('\n');
 }
 
-export async function writeSubnetEnv(path: string, env: SubnetEnv): Promise<void> {
-  const directory = dirname(path);
-  await mkdir(directory, { recursive: true, mode: 0o755 });
-  const temporary = join(directory, `.${basename(path)}.${process.pid}.tmp`);
-  const file = await open(temporary, 'w', 0o644);
-  try {
-    await file.writeFile(formatSubnetEnv(env));
-    await file.chmod(0o644);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  try {
-    await rename(temporary, path);
-  } catch (err) {
-    await rm(temporary, { force: true });
-    throw err;
-  }
+export function writeSubnetEnv(path: string, env: SubnetEnv): Promise<void> {
+  return writeFileAtomic(path, formatSubnetEnv(env));
 }
 
 /** What a previous run (felt or flanneld) left behind; fields absent or malformed are null. */
