@@ -8,6 +8,10 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { Dataplane } from '@felt/dataplane';
 
 const { config, peers, statusFile, linkMtu } = JSON.parse(process.argv[2]);
+// FELT_TEST_OFFLOADS=true|false: data plane offloads for every test that does not choose itself.
+if (process.env.FELT_TEST_OFFLOADS && config.offloads === undefined) {
+  config.offloads = process.env.FELT_TEST_OFFLOADS === 'true';
+}
 const logger = {
   debug() {},
   info: (obj, msg) => console.log(msg, JSON.stringify(obj)),

@@ -136,3 +136,66 @@ describe.each(cases)('%s backend with offloads=%s between two namespaces', (back
     }
   });
 });
+
+describe('a persistent TUN across restarts that switch offloads on → off → on', () => {
+  const lab = new Lab('p');
+  const ns: string[] = [];
+  const underlay = [`${lab.underlay}.1`, `${lab.underlay}.2`];
+  const spec = (node: number, offloads: boolean) => ({
+    config: {
+      backend: 'vxlan',
+      tunName: 'felt0',
+      persistTun: true,
+      tunMtu: 1450,
+      underlayAddress: underlay[node],
+      port: 8472,
+      vni: 1,
+      vtepMac: MAC[node],
+      network: '10.244.0.0/16',
+      subnet: SUBNET[node],
+      offloads,
+    },
+    peers: [{ subnet: SUBNET[1 - node], publicIp: underlay[1 - node], vtepMac: MAC[1 - node] }],
+  });
+  const start = async (node: number, offloads: boolean) => {
+    const proc = lab.spawn(ns[node], process.execPath, [
+      join(here, 'forwarder-driver.mjs'),
+      JSON.stringify(spec(node, offloads)),
+    ]);
+    await proc.waitForOutput(/ready felt0/, 15_000);
+    return proc;
+  };
+  const transfer = async (from: number, to: number, port: string) => {
+    const sink = lab.spawn(ns[to], process.execPath, [join(here, 'tcp-sink.mjs'), ADDRESS[to], port]);
+    await sink.waitForOutput(/listening/, 10_000);
+    const source = lab.spawn(ns[from], process.execPath, [
+      join(here, 'tcp-source.mjs'),
+      ADDRESS[to],
+      port,
+      '5000000',
+    ]);
+    const [, , sent] = await source.waitForOutput(/sent (\d+) ([0-9a-f]{64})/, 60_000);
+    const [, bytes, got] = await sink.waitForOutput(/received (\d+) ([0-9a-f]{64})/, 60_000);
+    return { bytes: Number(bytes), same: sent === got };
+  };
+
+  beforeAll(async () => {
+    ns.push(await lab.addNetns('a'), await lab.addNetns('b'));
+    await lab.addVeth(ns[0], 'eth0', ns[1], 'eth0');
+    for (const node of [0, 1]) {
+      await lab.exec(ns[node], 'ip', ['addr', 'add', `${underlay[node]}/24`, 'dev', 'eth0']);
+    }
+    await start(1, true);
+  });
+  afterAll(() => lab.dispose());
+
+  it('carries TCP intact both ways after each restart of node a', async () => {
+    let port = 5200;
+    for (const offloads of [true, false, true]) {
+      const proc = await start(0, offloads);
+      expect(await transfer(0, 1, String(port++))).toEqual({ bytes: 5_000_000, same: true });
+      expect(await transfer(1, 0, String(port++))).toEqual({ bytes: 5_000_000, same: true });
+      expect(await proc.stop(5_000)).toBe(0);
+    }
+  });
+});
