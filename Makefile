@@ -55,8 +55,8 @@ system: setup
 	@pnpm exec vitest run --project system
 
 test: setup lint
-	@pnpm exec vitest run --reporter=default --reporter=json --outputFile=.vitest-results.json; \
-	  status=$$?; node test/summary.js .vitest-results.json; exit $$status
+	@status=0; pnpm exec vitest run --reporter=default --reporter=json --outputFile=.vitest-results.json \
+	  || status=$$?; node test/summary.js .vitest-results.json; exit $$status
 
 bench: setup
 	@$(call apt_ensure,$(APT_BENCH_PACKAGES))
