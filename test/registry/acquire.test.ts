@@ -1,22 +1,14 @@
 import { isRegistryError, type Lease } from '@felt/registry';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type EtcdServer, startEtcd } from '../harness/etcd.js';
-import { leasesInEtcd, putConfig, Registries } from './fixtures.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EtcdServer } from '../harness/etcd.js';
+import { leasesInEtcd, putConfig, useRegistryEtcd } from './fixtures.js';
 
 describe('registry: acquiring subnets on a real etcd', () => {
+  const env = useRegistryEtcd();
+  const registries = env.registries;
   let etcd: EtcdServer;
-  const registries = new Registries(() => etcd);
-
-  beforeAll(async () => {
-    etcd = await startEtcd();
-  });
-  afterEach(async () => {
-    await registries.closeAll();
-    await etcd.etcdctl('del', '/', '--prefix');
-  });
-  afterAll(async () => {
-    await registries.closeAll();
-    await etcd?.stop();
+  beforeAll(() => {
+    etcd = env.etcd;
   });
 
   it('50 registries acquiring at once get 50 distinct subnets inside the range', async () => {

@@ -7,7 +7,8 @@ import {
   SubnetRegistry,
   type SubnetRegistryOptions,
 } from '@felt/registry';
-import type { EtcdServer } from '../harness/etcd.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { type EtcdServer, startEtcd } from '../harness/etcd.js';
 
 export const PREFIX = '/coreos.com/network';
 
@@ -83,4 +84,31 @@ export function udpLease(publicIp: string): string {
 
 export function subnetsKey(key: string, prefix = PREFIX): string {
   return `${prefix}/subnets/${key}`;
+}
+
+/**
+ * One etcd for a describe block, emptied and with every registry closed after each test, stopped
+ * (by PID) after the block. Read `etcd` from a test or a later hook, not at collection time.
+ */
+export function useRegistryEtcd(): { readonly etcd: EtcdServer; readonly registries: Registries } {
+  let etcd: EtcdServer | undefined;
+  const registries = new Registries(() => etcd!);
+  beforeAll(async () => {
+    etcd = await startEtcd();
+  });
+  afterEach(async () => {
+    await registries.closeAll();
+    await etcd?.etcdctl('del', '/', '--prefix');
+  });
+  afterAll(async () => {
+    await registries.closeAll();
+    await etcd?.stop();
+  });
+  return {
+    get etcd() {
+      if (!etcd) throw new Error('etcd is not started yet (use it inside tests or hooks)');
+      return etcd;
+    },
+    registries,
+  };
 }

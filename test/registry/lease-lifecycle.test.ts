@@ -1,19 +1,19 @@
 import { isRegistryError, type Lease } from '@felt/registry';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createEtcdClient } from '../../packages/registry/src/etcd-client.js';
 import type { EtcdContext } from '../../packages/registry/src/etcd-context.js';
 import { createLease, renewLease } from '../../packages/registry/src/lease-ops.js';
 import { emptyStats } from '../../packages/registry/src/stats.js';
-import { type EtcdServer, startEtcd } from '../harness/etcd.js';
+import type { EtcdServer } from '../harness/etcd.js';
 import { waitFor } from '../harness/netns.js';
 import {
   leasesInEtcd,
   PREFIX,
   putConfig,
-  Registries,
   recordingLogger,
   recordPeerEvents,
   udpLease,
+  useRegistryEtcd,
 } from './fixtures.js';
 
 const CONFIG = '{"Network":"10.60.0.0/16","Backend":{"Type":"udp"}}';
@@ -27,19 +27,11 @@ async function etcdLeaseOf(etcd: EtcdServer, key: string): Promise<{ id: bigint;
 }
 
 describe('registry: lease lifecycle on a real etcd', () => {
+  const env = useRegistryEtcd();
+  const registries = env.registries;
   let etcd: EtcdServer;
-  const registries = new Registries(() => etcd);
-
-  beforeAll(async () => {
-    etcd = await startEtcd();
-  });
-  afterEach(async () => {
-    await registries.closeAll();
-    await etcd.etcdctl('del', '/', '--prefix');
-  });
-  afterAll(async () => {
-    await registries.closeAll();
-    await etcd?.stop();
+  beforeAll(() => {
+    etcd = env.etcd;
   });
 
   it('renews before the margin: the key stays past its first TTL on a fresh etcd lease', async () => {

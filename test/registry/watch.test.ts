@@ -1,15 +1,15 @@
 import { vxlanDataOf } from '@felt/registry';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { SubnetWatch } from '../../packages/registry/src/watch.js';
-import { type EtcdServer, startEtcd } from '../harness/etcd.js';
+import type { EtcdServer } from '../harness/etcd.js';
 import { waitFor } from '../harness/netns.js';
 import {
   putConfig,
-  Registries,
   recordingLogger,
   recordPeerEvents,
   subnetsKey,
   udpLease,
+  useRegistryEtcd,
 } from './fixtures.js';
 import { startProxy } from './tcp-proxy.js';
 
@@ -18,19 +18,11 @@ const FLANNEL_VXLAN_LEASE =
   '{"PublicIP":"192.168.64.3","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:44"}}';
 
 describe('registry: watching peers on a real etcd', () => {
+  const env = useRegistryEtcd();
+  const registries = env.registries;
   let etcd: EtcdServer;
-  const registries = new Registries(() => etcd);
-
-  beforeAll(async () => {
-    etcd = await startEtcd();
-  });
-  afterEach(async () => {
-    await registries.closeAll();
-    await etcd.etcdctl('del', '/', '--prefix');
-  });
-  afterAll(async () => {
-    await registries.closeAll();
-    await etcd?.stop();
+  beforeAll(() => {
+    etcd = env.etcd;
   });
 
   it('lists existing leases, says synced, then reports add / change / remove in order', async () => {
