@@ -10,6 +10,10 @@
  *   through a shared Float64Array (counters.ts). No messages per packet or per route change.
  * - Every rejected packet is a counted drop with a fixed reason (DROP_REASONS); ICMP errors for no route,
  *   TTL expiry and too-big packets go back into the TUN (icmp.ts).
+ * - Offloads (config `offloads`, default on for udp and vxlan; offload/*.ts): the TUN hands over 64 KiB
+ *   TSO/USO super-packets that netio splits in C straight into UDP GSO runs, UDP GRO hands over runs of
+ *   datagrams, and netio coalesces inner TCP segments into one TUN write. Same per-packet decisions as
+ *   the plain loops (encapsulatePacket/decapsulatePacket), once per super-packet where they can be.
  */
 export type {
   BackendType,

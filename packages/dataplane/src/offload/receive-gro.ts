@@ -93,21 +93,21 @@ export class GroReceiveLoop {
       const end = start + length;
       const sender = meta[record + MSG_ADDR];
       const segment = meta[record + MSG_SEGMENT];
-      const step = segment > 0 ? segment : length;
+      const step = segment > 0 ? segment : Math.max(length, 1);
       if (segment > 0 && segment < length) {
         state.counters.offload(OFFLOAD_GRO_DATAGRAMS, 1);
         state.counters.offload(OFFLOAD_GRO_SEGMENTS, Math.ceil(length / segment));
       }
-      for (let at = start; at < end; at += step) {
+      // At least once: an empty datagram is a counted drop too.
+      for (let at = start; at === start || at < end; at += step) {
         const inner = decapsulatePacket(state, at, Math.min(step, end - at), sender);
-        if (inner < 0) continue;
-        if (kept === OFFLOAD_OUT_RECORDS) {
+        if (inner >= 0 && kept === OFFLOAD_OUT_RECORDS) {
           state.counters.drop(DROP_QUEUE_FULL, DIRECTION_RX, state.resultLength);
-          continue;
+        } else if (inner >= 0) {
+          const out = (OffloadRecords.writes + kept++) * MSG_STRIDE;
+          meta[out + MSG_OFFSET] = inner;
+          meta[out + MSG_LENGTH] = state.resultLength;
         }
-        const out = (OffloadRecords.writes + kept++) * MSG_STRIDE;
-        meta[out + MSG_OFFSET] = inner;
-        meta[out + MSG_LENGTH] = state.resultLength;
       }
     }
     state.routes.endBatch();
