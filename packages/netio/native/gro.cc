@@ -31,7 +31,7 @@ void PutLe16(uint8_t* p, uint32_t v) {
 
 }  // namespace
 
-GroPacket InspectForGro(const uint8_t* data, size_t length, bool udpV4, bool udpV6) {
+GroPacket InspectForGro(const uint8_t* data, size_t length, bool udpV4, bool udpV6, bool verified) {
   GroPacket p;
   p.data = data;
   p.length = static_cast<uint32_t>(length);
@@ -73,7 +73,9 @@ GroPacket InspectForGro(const uint8_t* data, size_t length, bool udpV4, bool udp
     return p;
   }
   p.payload = p.length - p.headers;
-  if (Fold(SumWords(l4, l4Length, PseudoHeaderSum(data, p.ipv6, protocol, l4Length))) != 0xffff) return p;
+  if (!verified && Fold(SumWords(l4, l4Length, PseudoHeaderSum(data, p.ipv6, protocol, l4Length))) != 0xffff) {
+    return p;
+  }
   p.mergeable = true;
   return p;
 }

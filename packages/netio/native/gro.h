@@ -24,7 +24,8 @@ struct GroPacket {
   uint8_t tcpFlags = 0;
 };
 
-GroPacket InspectForGro(const uint8_t* data, size_t length, bool udpV4, bool udpV6);
+// `verified`: the caller already checked the L4 checksum (Tun.completeChecksums), so it is not summed again.
+GroPacket InspectForGro(const uint8_t* data, size_t length, bool udpV4, bool udpV6, bool verified = false);
 
 // One super-packet being built from a head packet and the packets appended to it.
 class GroGroup {

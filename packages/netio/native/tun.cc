@@ -196,7 +196,8 @@ int Tun::NextGroup(const Batch& batch, uint32_t done, uint32_t mtu, GroPacket& c
   group_.Start(current);
   *end = done + 1;
   while (*end < batch.count) {
-    current = InspectForGro(static_cast<uint8_t*>(slices_[*end].iov_base), slices_[*end].iov_len, udp4, udp6);
+    current = InspectForGro(static_cast<uint8_t*>(slices_[*end].iov_base), slices_[*end].iov_len, udp4, udp6,
+                            verified_);
     if (!group_.TryAppend(current)) break;
     (*end)++;
   }
@@ -225,13 +226,14 @@ Batch Tun::PrepareCoalesce(const Napi::CallbackInfo& info, const char* what, siz
   *mtu = info.Length() > mtuArg && !info[mtuArg].IsUndefined()
              ? static_cast<uint32_t>(IntegerArg(env, info[mtuArg], "mtu", 0, 65535))
              : 0;
+  verified_ = info.Length() > mtuArg + 1 && info[mtuArg + 1].ToBoolean().Value();
   return batch;
 }
 
 GroPacket Tun::InspectFirst(const Batch& batch) {
   if (batch.count == 0) return GroPacket();
   return InspectForGro(static_cast<uint8_t*>(slices_[0].iov_base), slices_[0].iov_len,
-                       (offloads_ & TUN_F_USO4) != 0, (offloads_ & TUN_F_USO6) != 0);
+                       (offloads_ & TUN_F_USO4) != 0, (offloads_ & TUN_F_USO6) != 0, verified_);
 }
 
 // writeCoalesced(first, count, mtu?): see Tun.writeCoalesced in src/types.ts.

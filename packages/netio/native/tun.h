@@ -42,6 +42,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
   iovec slices_[kMaxBatch];
   // writeCoalesced: one super-packet at a time.
   GroGroup group_;
+  bool verified_ = false;  // this call's L4 checksums were verified by completeChecksums
   uint8_t groHeader_[GroGroup::kMaxHeader];
   iovec groVector_[GroGroup::kMaxPackets + 1];
 };

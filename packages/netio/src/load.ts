@@ -18,8 +18,8 @@ export interface NativeTun extends NativeBatchHandle {
   readonly offloads: number;
   read(first: number, count: number): number;
   write(first: number, count: number): number;
-  writeCoalesced(first: number, count: number, mtu?: number): number;
-  coalesceInto(first: number, count: number, target: number, mtu?: number): number;
+  writeCoalesced(first: number, count: number, mtu?: number, verified?: boolean): number;
+  coalesceInto(first: number, count: number, target: number, mtu?: number, verified?: boolean): number;
   setPersist(persist: boolean): void;
   split(source: number, target: number, headroom: number): number;
   completeChecksums(first: number, count: number): number;

@@ -31,12 +31,12 @@ class TunDevice implements Tun {
     return this.#native.write(first, count);
   }
 
-  writeCoalesced(first: number, count: number, mtu = 0): number {
-    return this.#native.writeCoalesced(first, count, mtu);
+  writeCoalesced(first: number, count: number, mtu = 0, verified = false): number {
+    return this.#native.writeCoalesced(first, count, mtu, verified);
   }
 
-  coalesceInto(first: number, count: number, target: number, mtu = 0): number {
-    return this.#native.coalesceInto(first, count, target, mtu);
+  coalesceInto(first: number, count: number, target: number, mtu = 0, verified = false): number {
+    return this.#native.coalesceInto(first, count, target, mtu, verified);
   }
 
   split(source: number, target: number, headroom: number): number {

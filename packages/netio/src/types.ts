@@ -88,15 +88,17 @@ export interface Tun {
    * `mtu` (optional, 0 = off): a lone TCP packet longer than it (verified, as for merging) is written as
    * a TSO super-packet with segments of `mtu` bytes, so the kernel segments it where it must (forwarding).
    * Such packets arrive when a kernel vxlan peer's super-packet crosses a veth unsegmented.
+   * `verified` (optional): every record's L4 checksum was just checked by completeChecksums (bad ones
+   * removed), so coalescing does not sum the bytes again. Never set it for unchecked packets.
    */
-  writeCoalesced(first: number, count: number, mtu?: number): number;
+  writeCoalesced(first: number, count: number, mtu?: number, verified?: boolean): number;
   /**
    * What writeCoalesced would write, into memory instead of the TUN (tests, tools): the writes one after
    * another (virtio_net_hdr + IP packet each) into record `target`'s range (MSG_OFFSET, capacity
    * MSG_LENGTH); then the target's MSG_LENGTH = bytes used, MSG_SEGMENT = writes. Records get MSG_SEGMENT
    * as with writeCoalesced. Returns records consumed (fewer when the target is full).
    */
-  coalesceInto(first: number, count: number, target: number, mtu?: number): number;
+  coalesceInto(first: number, count: number, target: number, mtu?: number, verified?: boolean): number;
   /**
    * Offloads (vnetHeader): finishes one packet as read, record `source` holding virtio_net_hdr + packet.
    * - Not GSO: completes a NEEDS_CSUM checksum in place and returns 0; the packet is at
