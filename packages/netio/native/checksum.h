@@ -3,7 +3,9 @@
 #pragma once
 
 #include <arpa/inet.h>
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include <cstddef>
 #include <cstdint>
@@ -61,6 +63,7 @@ inline uint64_t SumWordsScalar(const uint8_t* data, size_t length, uint64_t sum)
   return (a & 0xffffffffu) + (a >> 32) + carries;
 }
 
+#if defined(__x86_64__)
 // The bulk with AVX2: 32-bit words widened into 64-bit lanes (2^32 = 1 mod 0xffff, and a lane cannot
 // overflow for any buffer below 2^32 bytes); the rest and the tail go through the scalar sum.
 __attribute__((target("avx2"))) inline uint64_t SumWordsAvx2(const uint8_t* data, size_t length, uint64_t sum) {
@@ -83,11 +86,15 @@ __attribute__((target("avx2"))) inline uint64_t SumWordsAvx2(const uint8_t* data
   return SumWordsScalar(data, length, sum) + bulk;
 }
 
+#endif
+
 // Adds the 16-bit words of [data, data + length) to `sum`; see SumWordsScalar. Uses AVX2 where the CPU
 // has it and the buffer is long enough to pay for it.
 inline uint64_t SumWords(const uint8_t* data, size_t length, uint64_t sum = 0) {
+#if defined(__x86_64__)
   static const bool avx2 = __builtin_cpu_supports("avx2");
   if (length >= 128 && avx2) return SumWordsAvx2(data, length, sum);
+#endif
   return SumWordsScalar(data, length, sum);
 }
 
