@@ -5,7 +5,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { DataplaneError } from './api.js';
-import { type FatalHandler, Forwarder } from './forwarder.js';
+import { Forwarder } from './forwarder.js';
+import type { FatalHandler } from './forwarder-io.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
 const STOP_TIMEOUT_MS = 5_000;

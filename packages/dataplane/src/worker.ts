@@ -4,7 +4,8 @@
  * offloads configured it runs the OffloadForwarder, and the plain one when the kernel refuses them.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { errorCode, Forwarder } from './forwarder.js';
+import { Forwarder } from './forwarder.js';
+import { errorCode } from './forwarder-io.js';
 import { OFFLOADS_UNAVAILABLE, OffloadForwarder } from './offload/forwarder.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
