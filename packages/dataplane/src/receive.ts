@@ -12,6 +12,7 @@
  *      kernel's socket buffer fills and drops; the peer's TCP backs off).
  */
 import { MSG_ADDR, MSG_LENGTH, MSG_OFFSET, MSG_STRIDE, type Tun } from '@felt/netio';
+import { monotonicMs, unixSecondsAt } from './batch-clock.js';
 import { decodeIpip, IPIP_OVERHEAD } from './codec/ipip.js';
 import { decodeUdp } from './codec/udp.js';
 import { decodeVxlan, VXLAN_OVERHEAD } from './codec/vxlan.js';
@@ -102,10 +103,10 @@ export class ReceiveLoop {
     const meta = state.meta;
     const armed = this.arm();
     if (armed === 0) return 0;
-    const started = performance.now();
+    const started = monotonicMs();
     const count = underlay.recv(state.receiveFirst, armed);
     if (count === 0) return 0;
-    state.nowSeconds = Date.now() / 1000;
+    state.nowSeconds = unixSecondsAt(started);
 
     let kept = 0;
     state.routes.beginBatch();
@@ -134,7 +135,7 @@ export class ReceiveLoop {
     this.pendingFirst = 0;
     this.pendingCount = kept;
     this.flush();
-    state.counters.batch(OP_DECAP, count, (performance.now() - started) / 1000);
+    state.counters.batch(OP_DECAP, count, (monotonicMs() - started) / 1000);
     return count;
   }
 

@@ -12,6 +12,7 @@
  *      (back-pressure; the kernel's TUN queue fills and drops, inner TCP backs off).
  */
 import { MSG_ADDR, MSG_LENGTH, MSG_OFFSET, MSG_PORT, MSG_SEGMENT, MSG_STRIDE, type Tun } from '@felt/netio';
+import { monotonicMs } from './batch-clock.js';
 import { encodeIpip, IPIP_OVERHEAD } from './codec/ipip.js';
 import { encodeUdp } from './codec/udp.js';
 import { encodeVxlan, VXLAN_OVERHEAD } from './codec/vxlan.js';
@@ -132,10 +133,9 @@ export class SendLoop {
     const meta = state.meta;
     const armed = this.arm();
     if (armed === 0) return 0;
-    const started = performance.now();
+    const started = monotonicMs();
     const count = this.tun.read(state.sendFirst, armed);
     if (count === 0) return 0;
-    state.nowSeconds = Date.now() / 1000;
 
     let kept = 0;
     state.routes.beginBatch();
@@ -164,7 +164,7 @@ export class SendLoop {
     this.pendingFirst = 0;
     this.pendingCount = kept;
     this.flush();
-    state.counters.batch(OP_ENCAP, count, (performance.now() - started) / 1000);
+    state.counters.batch(OP_ENCAP, count, (monotonicMs() - started) / 1000);
     return count;
   }
 
