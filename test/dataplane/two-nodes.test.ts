@@ -5,69 +5,29 @@
  *
  *   [nsA: felt0 10.244.1.0/32] --- eth0 <underlay>.1 ==veth== <underlay>.2 eth0 --- [nsB: felt0 10.244.2.0/32]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BackendType, DataplaneSnapshot } from '@felt/dataplane';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, type ManagedProcess, waitFor } from '../harness/netns.js';
-
-const here = new URL('.', import.meta.url).pathname;
-const OVERHEAD: Record<BackendType, number> = { udp: 28, vxlan: 50, ipip: 20 };
-const PORT: Record<BackendType, number> = { udp: 8285, vxlan: 8472, ipip: 0 };
-const MAC = ['0e:2a:00:00:00:0a', '0e:2a:00:00:00:0b'];
-const SUBNET = ['10.244.1.0/24', '10.244.2.0/24'];
+import type { BackendType } from '@felt/dataplane';
+import { describe, expect, it } from 'vitest';
+import type { ManagedProcess } from '../harness/netns.js';
+import { waitFor } from '../harness/netns.js';
+import {
+  here,
+  MAC,
+  nodeSpec,
+  PORT,
+  SUBNET,
+  startForwarder,
+  tcpTransfer,
+  useUnderlayPair,
+} from './fixtures.js';
 
 describe.each<BackendType>(['udp', 'vxlan', 'ipip'])('%s backend between two namespaces', (backend) => {
-  const lab = new Lab('d');
-  const dir = mkdtempSync(join(tmpdir(), 'felt-dp-'));
-  const ns: string[] = [];
   const forwarders: ManagedProcess[] = [];
-  const underlay = [`${lab.underlay}.1`, `${lab.underlay}.2`];
-
-  const snapshot = (node: number): DataplaneSnapshot =>
-    JSON.parse(readFileSync(join(dir, `status-${node}.json`), 'utf8')) as DataplaneSnapshot;
-
-  beforeAll(async () => {
-    ns.push(await lab.addNetns('a'), await lab.addNetns('b'));
-    await lab.addVeth(ns[0], 'eth0', ns[1], 'eth0');
+  const { lab, ns, underlay, snapshot } = useUnderlayPair('d', async ({ lab, ns, underlay, statusFile }) => {
     for (const node of [0, 1]) {
-      await lab.exec(ns[node], 'ip', ['addr', 'add', `${underlay[node]}/24`, 'dev', 'eth0']);
+      const spec = nodeSpec(backend, node, underlay, { statusFile: statusFile(node) });
+      forwarders.push(await startForwarder(lab, ns[node], spec, `felt-${backend}-${node}`));
     }
-    for (const node of [0, 1]) {
-      const other = 1 - node;
-      const spec = {
-        config: {
-          backend,
-          tunName: 'felt0',
-          persistTun: false,
-          tunMtu: 1500 - OVERHEAD[backend],
-          underlayAddress: underlay[node],
-          port: PORT[backend],
-          vni: 1,
-          vtepMac: MAC[node],
-          network: '10.244.0.0/16',
-          subnet: SUBNET[node],
-        },
-        peers: [{ subnet: SUBNET[other], publicIp: underlay[other], vtepMac: MAC[other] }],
-        statusFile: join(dir, `status-${node}.json`),
-      };
-      const proc = lab.spawn(
-        ns[node],
-        process.execPath,
-        [join(here, 'forwarder-driver.mjs'), JSON.stringify(spec)],
-        {
-          label: `felt-${backend}-${node}`,
-        },
-      );
-      forwarders.push(proc);
-      await proc.waitForOutput(/ready felt0/, 15_000);
-    }
-  });
-
-  afterAll(async () => {
-    await lab.dispose();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('answers ping both ways', async () => {
@@ -78,16 +38,15 @@ describe.each<BackendType>(['udp', 'vxlan', 'ipip'])('%s backend between two nam
   });
 
   it('carries a 20 MB TCP transfer intact and counts it per peer', async () => {
-    const sink = lab.spawn(ns[1], process.execPath, [join(here, 'tcp-sink.mjs'), '10.244.2.0', '5001']);
-    await sink.waitForOutput(/listening/, 10_000);
-    const source = lab.spawn(ns[0], process.execPath, [
-      join(here, 'tcp-source.mjs'),
+    const { sentBytes, sentHash, gotBytes, gotHash } = await tcpTransfer(
+      lab,
+      ns[0],
+      ns[1],
       '10.244.2.0',
-      '5001',
-      '20000000',
-    ]);
-    const [, sentBytes, sentHash] = await source.waitForOutput(/sent (\d+) ([0-9a-f]{64})/, 120_000);
-    const [, gotBytes, gotHash] = await sink.waitForOutput(/received (\d+) ([0-9a-f]{64})/, 120_000);
+      5001,
+      20_000_000,
+      120_000,
+    );
     expect(gotBytes).toBe(sentBytes);
     expect(gotHash).toBe(sentHash);
     const peer = await waitFor(
