@@ -1,31 +1,11 @@
 // The fixed label values every enum-labelled metric is initialised with ("avoid missing metrics").
-import type { DropReason } from '@felt/dataplane';
 import type { DatapathOp, Direction, EtcdOperation } from './sources.js';
 
 /**
- * The data plane's drop reasons (its DROP_REASONS, kept equal by a test; copied rather than imported so
- * that reading metrics never loads the data plane). Reasons it reports beyond these are exported too.
+ * The data plane's drop reasons, from its side-effect-free subpath (loading metrics never loads the data
+ * plane's runtime or native addon). Reasons it reports beyond these are exported too.
  */
-export const DROP_REASONS = [
-  'malformed',
-  'not_ipv4',
-  'no_route',
-  'own_subnet',
-  'ttl_exceeded',
-  'too_big',
-  'bad_vxlan_header',
-  'wrong_vni',
-  'wrong_dst_mac',
-  'bad_ethertype',
-  'unknown_peer',
-  'spoofed_source',
-  'pool_exhausted',
-  'queue_full',
-  'socket_error',
-  'tun_write_error',
-  'bad_inner_checksum',
-  'bad_super_packet',
-] as const satisfies readonly DropReason[];
+export { DROP_REASONS } from '@felt/dataplane/drops';
 
 export const DIRECTIONS: readonly Direction[] = ['tx', 'rx'];
 export const DATAPATH_OPS: readonly DatapathOp[] = ['encap', 'decap'];

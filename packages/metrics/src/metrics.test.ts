@@ -183,8 +183,30 @@ describe('createMetrics exposition', () => {
     expect(value(after, 'felt_drops_total', { reason: 'future_reason', direction: 'tx' })).toBe(0);
   });
 
-  it('zero-initialises exactly the data plane drop reasons', () => {
-    expect([...DROP_REASONS]).toEqual([...DATAPLANE_DROP_REASONS]);
+  it("zero-initialises the data plane's own drop reason list", () => {
+    expect(DROP_REASONS).toBe(DATAPLANE_DROP_REASONS);
+  });
+
+  it("loads without the data plane's runtime (which loads its native addon)", async () => {
+    // A child process whose module resolution fails on @felt/dataplane's or @felt/netio's main entry.
+    const hooks = `export async function resolve(specifier, context, next) {
+      const result = await next(specifier, context);
+      if (/\\/(dataplane|netio)\\/dist\\/index\\.js$/.test(result.url)) throw new Error('loaded ' + result.url);
+      return result;
+    }`;
+    const script = `import { register } from 'node:module';
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
+      const metrics = await import('@felt/metrics');
+      console.log(metrics.DROP_REASONS.length);`;
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--input-type=module', '-e', script],
+        { cwd: new URL('..', import.meta.url).pathname, timeout: 10_000 },
+        (error, stdout, stderr) => (error ? reject(new Error(stderr || error.message)) : resolve(stdout)),
+      );
+    });
+    expect(Number(output)).toBe(DATAPLANE_DROP_REASONS.length);
   });
 
   it('exports batch histograms as cumulative Prometheus histograms', async () => {

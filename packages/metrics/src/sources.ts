@@ -1,5 +1,6 @@
 // What @felt/metrics reads at scrape time. These are the minimal shapes it needs; the data plane and the
 // registry publish richer objects that satisfy them structurally (see adapters in the daemon).
+import type { OffloadStats } from '@felt/dataplane';
 
 export type Direction = 'tx' | 'rx';
 export type DatapathOp = 'encap' | 'decap';
@@ -54,19 +55,8 @@ export interface DataplaneSnapshot {
   innerChecksumsCompleted?: number;
 }
 
-/** The data plane's offload counters (cumulative), as @felt/dataplane's OffloadStats. */
-export interface OffloadCounters {
-  active: boolean;
-  superPackets: number;
-  superPacketSegments: number;
-  gsoSends: number;
-  gsoSegments: number;
-  gsoFallbacks: number;
-  groDatagrams: number;
-  groSegments: number;
-  tunWrites: number;
-  tunMergedPackets: number;
-}
+/** The data plane's offload counters (cumulative). */
+export type OffloadCounters = OffloadStats;
 
 /** The etcd operations the registry reports on. */
 export type EtcdOperation = 'range' | 'put' | 'txn' | 'delete' | 'lease_grant' | 'lease_revoke' | 'watch';
