@@ -36,6 +36,31 @@ bool BoolOption(const Napi::Object& options, const char* key) {
 // EBADFD: the device was deleted while this fd was attached to it.
 bool DeviceGone(int err) { return err == EBADFD; }
 
+// One read or write per record, until EAGAIN; returns how many records are done, each with its byte
+// count or, for a packet the kernel refused alone (EINVAL malformed or a slot smaller than the vnet
+// header, EIO device down, EMSGSIZE...), -errno. A deleted device ends the batch after what was done
+// (the next call raises it, nothing lost) or raises at once.
+template <typename Io>
+uint32_t EachPacket(Napi::Env env, const Batch& batch, const iovec* slices, const char* syscall, Io io) {
+  uint32_t done = 0;
+  while (done < batch.count) {
+    ssize_t n = io(slices[done]);
+    if (n >= 0) {
+      batch.records[done * kStride + kLength] = static_cast<int32_t>(n);
+      done++;
+      continue;
+    }
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN) break;
+    if (done > 0 && DeviceGone(err)) break;
+    if (DeviceGone(err)) ThrowErrno(env, err, syscall, "TUN device deleted");
+    batch.records[done * kStride + kLength] = -err;
+    done++;
+  }
+  return done;
+}
+
 }  // namespace
 
 Napi::Function Tun::Define(Napi::Env env) {
@@ -143,48 +168,19 @@ Batch Tun::Prepare(const Napi::CallbackInfo& info, const char* what) {
 Napi::Value Tun::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Batch batch = Prepare(info, "read");
-  uint32_t done = 0;
-  while (done < batch.count) {
-    ssize_t n = read(fd_, slices_[done].iov_base, slices_[done].iov_len);
-    if (n >= 0) {
-      batch.records[done * kStride + kLength] = static_cast<int32_t>(n);
-      done++;
-      continue;
-    }
-    int err = errno;
-    if (err == EINTR) continue;
-    if (err == EAGAIN) break;
-    // Report what was read; the next call raises the error with nothing lost.
-    if (done > 0 && DeviceGone(err)) break;
-    if (DeviceGone(err)) ThrowErrno(env, err, "read", "TUN device deleted");
-    // The kernel dequeued (and dropped) this packet, e.g. EINVAL for a slot smaller than the vnet header.
-    batch.records[done * kStride + kLength] = -err;
-    done++;
-  }
-  return Napi::Number::New(env, done);
+  const int fd = fd_;
+  return Napi::Number::New(env, EachPacket(env, batch, slices_, "read", [fd](const iovec& slice) {
+                             return read(fd, slice.iov_base, slice.iov_len);
+                           }));
 }
 
 Napi::Value Tun::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Batch batch = Prepare(info, "write");
-  uint32_t done = 0;
-  while (done < batch.count) {
-    ssize_t n = write(fd_, slices_[done].iov_base, slices_[done].iov_len);
-    if (n >= 0) {
-      batch.records[done * kStride + kLength] = static_cast<int32_t>(n);
-      done++;
-      continue;
-    }
-    int err = errno;
-    if (err == EINTR) continue;
-    if (err == EAGAIN) break;
-    if (done > 0 && DeviceGone(err)) break;
-    if (DeviceGone(err)) ThrowErrno(env, err, "write", "TUN device deleted");
-    // One bad packet (EINVAL malformed, EIO device down, EMSGSIZE...) is reported in its record only.
-    batch.records[done * kStride + kLength] = -err;
-    done++;
-  }
-  return Napi::Number::New(env, done);
+  const int fd = fd_;
+  return Napi::Number::New(env, EachPacket(env, batch, slices_, "write", [fd](const iovec& slice) {
+                             return write(fd, slice.iov_base, slice.iov_len);
+                           }));
 }
 
 // The next run of records [done, *end) that go out in one write, as iovecs in groVector_ (returns their
