@@ -1,4 +1,5 @@
 // The fixed label values every enum-labelled metric is initialised with ("avoid missing metrics").
+import { ETCD_OPERATIONS } from '@felt/registry/stats';
 import type { DatapathOp, Direction, EtcdOperation } from './sources.js';
 
 /**
@@ -9,15 +10,8 @@ export { DROP_REASONS } from '@felt/dataplane/drops';
 
 export const DIRECTIONS: readonly Direction[] = ['tx', 'rx'];
 export const DATAPATH_OPS: readonly DatapathOp[] = ['encap', 'decap'];
-export const ETCD_OPERATIONS: readonly EtcdOperation[] = [
-  'range',
-  'put',
-  'txn',
-  'delete',
-  'lease_grant',
-  'lease_revoke',
-  'watch',
-];
+/** The etcd operations the registry counts, from its side-effect-free subpath (no etcd3 loaded). */
+export { ETCD_OPERATIONS };
 /** Unary etcd calls whose latency is measured (a watch is a stream, not a request). */
 export const ETCD_REQUEST_OPERATIONS: readonly EtcdOperation[] = ETCD_OPERATIONS.filter(
   (op) => op !== 'watch',

@@ -187,11 +187,11 @@ describe('createMetrics exposition', () => {
     expect(DROP_REASONS).toBe(DATAPLANE_DROP_REASONS);
   });
 
-  it("loads without the data plane's runtime (which loads its native addon)", async () => {
-    // A child process whose module resolution fails on @felt/dataplane's or @felt/netio's main entry.
+  it("loads without the data plane's runtime (native addon) or the registry's (etcd3)", async () => {
+    // A child process whose module resolution fails on the main entry of @felt/dataplane, netio or registry.
     const hooks = `export async function resolve(specifier, context, next) {
       const result = await next(specifier, context);
-      if (/\\/(dataplane|netio)\\/dist\\/index\\.js$/.test(result.url)) throw new Error('loaded ' + result.url);
+      if (/\\/(dataplane|netio|registry)\\/dist\\/index\\.js$/.test(result.url)) throw new Error('loaded ' + result.url);
       return result;
     }`;
     const script = `import { register } from 'node:module';

@@ -1,6 +1,7 @@
 // What @felt/metrics reads at scrape time. These are the minimal shapes it needs; the data plane and the
 // registry publish richer objects that satisfy them structurally (see adapters in the daemon).
 import type { OffloadStats } from '@felt/dataplane';
+import type { EtcdOperation } from '@felt/registry';
 
 export type Direction = 'tx' | 'rx';
 export type DatapathOp = 'encap' | 'decap';
@@ -59,7 +60,7 @@ export interface DataplaneSnapshot {
 export type OffloadCounters = OffloadStats;
 
 /** The etcd operations the registry reports on. */
-export type EtcdOperation = 'range' | 'put' | 'txn' | 'delete' | 'lease_grant' | 'lease_revoke' | 'watch';
+export type { EtcdOperation };
 
 /** Counters of the subnet registry; a structural subset of @felt/registry's RegistryStats. */
 export interface RegistryStatsSource {

@@ -1,4 +1,5 @@
 // Counters the daemon exports as metrics; every enum value starts at 0 so series exist from the start.
+// Imports types only: @felt/registry/stats exposes ETCD_OPERATIONS without loading etcd3 (@felt/metrics).
 import type { EtcdOperation, RegistryStats } from './types.js';
 
 export const ETCD_OPERATIONS: readonly EtcdOperation[] = [
