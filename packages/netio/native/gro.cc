@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "byte-order.h"
 #include "checksum.h"
 
 namespace netio {
@@ -15,19 +16,6 @@ constexpr uint8_t kGsoTcpV4 = 1;
 constexpr uint8_t kGsoTcpV6 = 4;
 constexpr uint8_t kGsoUdpL4 = 5;
 constexpr uint32_t kMaxLength = 65535;
-
-uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-uint32_t Be32(const uint8_t* p) {
-  return (static_cast<uint32_t>(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
-}
-void PutBe16(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-void PutLe16(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v);
-  p[1] = static_cast<uint8_t>(v >> 8);
-}
 
 }  // namespace
 

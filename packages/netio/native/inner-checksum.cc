@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "byte-order.h"
 #include "checksum.h"
 
 namespace netio {
@@ -10,8 +11,6 @@ namespace {
 
 constexpr uint8_t kProtocolTcp = 6;
 constexpr uint8_t kProtocolUdp = 17;
-
-uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 
 }  // namespace
 
