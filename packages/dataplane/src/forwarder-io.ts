@@ -5,7 +5,7 @@
  * input is not read and the output is watched for writability. A subclass opens its device, socket and
  * loops in open() and hands them to run().
  */
-import { createPoller, PollEvents, type Poller, type Tun } from '@felt/netio';
+import { createPoller, openUdp, PollEvents, type Poller, type Tun, type UdpSocket } from '@felt/netio';
 import { Counters } from './counters.js';
 import { ForwarderState } from './forwarder-state.js';
 import { BufferPool } from './pool.js';
@@ -97,6 +97,20 @@ export abstract class ForwarderIo<Socket> {
   protected own<H extends { close(): void }>(handle: H): H {
     this.handles.push(handle);
     return handle;
+  }
+
+  /** Opens (and owns) the UDP underlay socket on the configured address and port. */
+  protected openUnderlayUdp(bufferBytes: number, gro: boolean): UdpSocket {
+    return this.own(
+      openUdp({
+        family: 4,
+        address: this.init.underlayAddress,
+        port: this.init.settings.port,
+        recvBufferSize: bufferBytes,
+        sendBufferSize: bufferBytes,
+        gro,
+      }),
+    );
   }
 
   /** Starts forwarding with everything open(): `udpPoller` must call onUdpEvent. Returns the TUN name. */

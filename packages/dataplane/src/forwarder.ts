@@ -4,7 +4,7 @@
  * socket fd; for ipip the raw socket's own watcher) drive SendLoop and ReceiveLoop; interest follows
  * back-pressure (forwarder-io.ts).
  */
-import { createPoller, openTun, openUdp } from '@felt/netio';
+import { createPoller, openTun } from '@felt/netio';
 import { type FatalHandler, ForwarderIo } from './forwarder-io.js';
 import { IpipSocket } from './ipip-socket.js';
 import { ReceiveLoop } from './receive.js';
@@ -35,15 +35,7 @@ export class Forwarder extends ForwarderIo<UnderlaySocket> {
       );
       return this.run(tun, ipip, ipip.poller, new SendLoop(state, tun, ipip), new ReceiveLoop(state, tun));
     }
-    const udp = this.own(
-      openUdp({
-        family: 4,
-        address: init.underlayAddress,
-        port: init.settings.port,
-        recvBufferSize: SOCKET_BUFFER_BYTES,
-        sendBufferSize: SOCKET_BUFFER_BYTES,
-      }),
-    );
+    const udp = this.openUnderlayUdp(SOCKET_BUFFER_BYTES, false);
     udp.attach(state.memory, state.meta);
     const sendLoop = new SendLoop(state, tun, udp);
     const receiveLoop = new ReceiveLoop(state, tun);

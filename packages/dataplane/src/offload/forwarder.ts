@@ -7,7 +7,7 @@
  * start() throws DATAPLANE_OFFLOADS_UNAVAILABLE (nothing left open) when the kernel refuses TUN
  * segmentation offloads; the worker then runs the plain Forwarder instead.
  */
-import { createPoller, openTun, openUdp, type Tun, TunOffload, type UdpSocket } from '@felt/netio';
+import { createPoller, openTun, type Tun, TunOffload, type UdpSocket } from '@felt/netio';
 import { type FatalHandler, ForwarderIo } from '../forwarder-io.js';
 import type { WorkerInit } from '../worker-protocol.js';
 import { OFFLOAD_READS, offloadRecordCount, TUN_OFFLOADS } from './layout.js';
@@ -49,16 +49,7 @@ export class OffloadForwarder extends ForwarderIo<UdpSocket> {
       throw unavailable(`the kernel accepted TUN offloads 0x${tun.offloads.toString(16)} only`);
     }
     tun.attach(state.memory, this.meta);
-    const udp = this.own(
-      openUdp({
-        family: 4,
-        address: init.underlayAddress,
-        port: init.settings.port,
-        recvBufferSize: SOCKET_BUFFER_BYTES,
-        sendBufferSize: SOCKET_BUFFER_BYTES,
-        gro: true,
-      }),
-    );
+    const udp = this.openUnderlayUdp(SOCKET_BUFFER_BYTES, true);
     udp.attach(state.memory, this.meta);
     const sendLoop = new GsoSendLoop(state, tun, udp, this.meta);
     const receiveLoop = new GroReceiveLoop(state, tun, this.meta);
