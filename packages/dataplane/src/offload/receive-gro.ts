@@ -24,6 +24,7 @@ import {
   type Tun,
   type UdpSocket,
 } from '@felt/netio';
+import { monotonicMs, unixSecondsAt } from '../batch-clock.js';
 import {
   INNER_CHECKSUMS_COMPLETED,
   OFFLOAD_GRO_DATAGRAMS,
@@ -74,10 +75,10 @@ export class GroReceiveLoop {
       meta[record + MSG_OFFSET] = pool.slotStart(this.slots[r]);
       meta[record + MSG_LENGTH] = pool.slotSize;
     }
-    const started = performance.now();
+    const started = monotonicMs();
     const count = udp.recv(OffloadRecords.receives, OFFLOAD_READS);
     if (count === 0) return 0;
-    state.nowSeconds = Date.now() / 1000;
+    state.nowSeconds = unixSecondsAt(started);
 
     let kept = 0;
     state.routes.beginBatch();
@@ -116,7 +117,7 @@ export class GroReceiveLoop {
     this.pendingFirst = 0;
     this.pendingCount = kept;
     this.flush();
-    state.counters.batch(OP_DECAP, count, (performance.now() - started) / 1000);
+    state.counters.batch(OP_DECAP, count, (monotonicMs() - started) / 1000);
     return count;
   }
 

@@ -30,6 +30,7 @@ import {
   VNET_HDR_LEN,
 } from '@felt/netio';
 import { DataplaneError } from '../api.js';
+import { monotonicMs } from '../batch-clock.js';
 import { encodeVxlan, VXLAN_OVERHEAD } from '../codec/vxlan.js';
 import {
   OFFLOAD_GSO_FALLBACKS,
@@ -157,10 +158,9 @@ export class GsoSendLoop {
       meta[record + MSG_OFFSET] = pool.packetStart(this.readSlots[r]) - VNET_HDR_LEN;
       meta[record + MSG_LENGTH] = pool.capacity + VNET_HDR_LEN;
     }
-    const started = performance.now();
+    const started = monotonicMs();
     const count = this.tun.read(OffloadRecords.reads, OFFLOAD_READS);
     if (count === 0) return 0;
-    state.nowSeconds = Date.now() / 1000;
 
     this.messages = 0;
     state.routes.beginBatch();
@@ -171,7 +171,7 @@ export class GsoSendLoop {
     this.pendingFirst = 0;
     this.pendingCount = this.messages;
     this.flush();
-    state.counters.batch(OP_ENCAP, count, (performance.now() - started) / 1000);
+    state.counters.batch(OP_ENCAP, count, (monotonicMs() - started) / 1000);
     return count;
   }
 
