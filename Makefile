@@ -45,8 +45,10 @@ setup: apt deps build
 build: deps
 	@pnpm run --silent build
 
-lint: deps
+# Lint and format (biome), and type-check the tests, which tsc -b does not build.
+lint: build
 	@pnpm exec biome check .
+	@pnpm exec tsc -p test/tsconfig.json
 
 unit: setup
 	@pnpm exec vitest run --project unit
