@@ -15,6 +15,19 @@ describe('BufferPool', () => {
     expect(pool.free).toBe(8);
   });
 
+  it('takes several slots at once or none, and gives back only the ones held', () => {
+    const pool = new BufferPool({ slots: 4, slotSize: slotSizeFor(1500) });
+    expect(pool.acquireMany(5)).toBeNull();
+    expect(pool.free).toBe(4);
+    const slots = pool.acquireMany(3)!;
+    expect(new Set(slots).size).toBe(3);
+    expect(pool.free).toBe(1);
+    slots[1] = -1;
+    pool.releaseAll(slots);
+    expect([...slots]).toEqual([-1, -1, -1]);
+    expect(pool.free).toBe(3);
+  });
+
   it('keeps headroom in front of every packet, 64-byte aligned', () => {
     const pool = new BufferPool({ slots: 4, slotSize: slotSizeFor(1500) });
     for (let slot = 0; slot < 4; slot++) {

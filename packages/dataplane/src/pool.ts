@@ -52,6 +52,22 @@ export class BufferPool {
     this.control[0] = free;
   }
 
+  /** `count` slots at once, or null (taking none) when the pool has fewer free. */
+  acquireMany(count: number): Int32Array | null {
+    if (this.free < count) return null;
+    const slots = new Int32Array(count);
+    for (let i = 0; i < count; i++) slots[i] = this.acquire();
+    return slots;
+  }
+
+  /** Returns every slot held in `slots` (entries >= 0) and marks the entries -1. */
+  releaseAll(slots: Int32Array): void {
+    for (let i = 0; i < slots.length; i++) {
+      if (slots[i] >= 0) this.release(slots[i]);
+      slots[i] = -1;
+    }
+  }
+
   get free(): number {
     return Atomics.load(this.control, 0);
   }

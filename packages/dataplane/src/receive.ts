@@ -28,6 +28,7 @@ import {
 } from './drops.js';
 import { BACKEND_IPIP, BACKEND_VXLAN, type ForwarderState } from './forwarder-state.js';
 import { checkIpv4Packet, ipv4Source } from './ipv4-packet.js';
+import { armRecords } from './records.js';
 
 /**
  * Validates and strips the tunnel header of the datagram at memory[start, start+length) from underlay
@@ -101,7 +102,7 @@ export class ReceiveLoop {
     if (this.pendingCount > 0) return 0;
     const state = this.state;
     const meta = state.meta;
-    const armed = this.arm();
+    const armed = armRecords(state.pool, meta, state.receiveFirst, this.slots, this.overhead);
     if (armed === 0) return 0;
     const started = monotonicMs();
     const count = underlay.recv(state.receiveFirst, armed);
@@ -157,29 +158,8 @@ export class ReceiveLoop {
     this.pendingCount -= consumed;
   }
 
-  /** Gives every receive record a slot and room for a datagram; returns records armed. */
-  private arm(): number {
-    const { pool, meta, receiveFirst } = this.state;
-    const capacity = pool.capacity + this.overhead;
-    const n = this.slots.length;
-    for (let i = 0; i < n; i++) {
-      if (this.slots[i] < 0) {
-        const slot = pool.acquire();
-        if (slot < 0) return i;
-        this.slots[i] = slot;
-      }
-      const record = (receiveFirst + i) * MSG_STRIDE;
-      meta[record + MSG_OFFSET] = pool.packetStart(this.slots[i]) - this.overhead;
-      meta[record + MSG_LENGTH] = capacity;
-    }
-    return n;
-  }
-
   /** Returns every slot this loop holds to the pool (on stop). */
   releaseSlots(): void {
-    for (let i = 0; i < this.slots.length; i++) {
-      if (this.slots[i] >= 0) this.state.pool.release(this.slots[i]);
-      this.slots[i] = -1;
-    }
+    this.state.pool.releaseAll(this.slots);
   }
 }

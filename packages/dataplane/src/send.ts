@@ -37,6 +37,7 @@ import {
 } from './icmp.js';
 import { decrementTtl } from './ipv4.js';
 import { checkIpv4Packet, ipv4Destination, ipv4DontFragment } from './ipv4-packet.js';
+import { armRecords } from './records.js';
 
 /** Where encapsulated packets go: the netio UDP socket, or the ipip raw socket (same contract). */
 export interface Underlay {
@@ -131,7 +132,7 @@ export class SendLoop {
     if (this.pendingCount > 0) return 0;
     const state = this.state;
     const meta = state.meta;
-    const armed = this.arm();
+    const armed = armRecords(state.pool, meta, state.sendFirst, this.slots, 0);
     if (armed === 0) return 0;
     const started = monotonicMs();
     const count = this.tun.read(state.sendFirst, armed);
@@ -187,29 +188,8 @@ export class SendLoop {
     this.pendingCount -= consumed;
   }
 
-  /** Gives every send record a slot and points it at the slot's packet area; returns records armed. */
-  private arm(): number {
-    const { pool, meta, sendFirst } = this.state;
-    const capacity = pool.capacity;
-    const n = this.slots.length;
-    for (let i = 0; i < n; i++) {
-      if (this.slots[i] < 0) {
-        const slot = pool.acquire();
-        if (slot < 0) return i;
-        this.slots[i] = slot;
-      }
-      const record = (sendFirst + i) * MSG_STRIDE;
-      meta[record + MSG_OFFSET] = pool.packetStart(this.slots[i]);
-      meta[record + MSG_LENGTH] = capacity;
-    }
-    return n;
-  }
-
   /** Returns every slot this loop holds to the pool (on stop). */
   releaseSlots(): void {
-    for (let i = 0; i < this.slots.length; i++) {
-      if (this.slots[i] >= 0) this.state.pool.release(this.slots[i]);
-      this.slots[i] = -1;
-    }
+    this.state.pool.releaseAll(this.slots);
   }
 }

@@ -43,7 +43,7 @@ import {
 import type { ForwarderState } from '../forwarder-state.js';
 import { decapsulatePacket } from '../receive.js';
 import { OFFLOAD_OUT_RECORDS, OFFLOAD_READS, OffloadRecords } from './layout.js';
-import { acquireSlots, releaseSlots } from './send-gso.js';
+import { acquireSlots } from './send-gso.js';
 
 export class GroReceiveLoop {
   private readonly state: ForwarderState;
@@ -170,6 +170,6 @@ export class GroReceiveLoop {
 
   /** Returns every slot this loop holds to the pool (on stop). */
   releaseSlots(): void {
-    releaseSlots(this.state, this.slots);
+    this.state.pool.releaseAll(this.slots);
   }
 }

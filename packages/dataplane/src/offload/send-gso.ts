@@ -333,30 +333,14 @@ export class GsoSendLoop {
 
   /** Returns every slot this loop holds to the pool (on stop). */
   releaseSlots(): void {
-    releaseSlots(this.state, this.readSlots);
-    releaseSlots(this.state, this.targetSlots);
+    this.state.pool.releaseAll(this.readSlots);
+    this.state.pool.releaseAll(this.targetSlots);
   }
 }
 
-/** Acquires `count` pool slots for a loop's lifetime (the pool always has them at start). */
+/** Pool slots for a loop's lifetime; a pool too small for the offload loops cannot start. */
 export function acquireSlots(state: ForwarderState, count: number): Int32Array {
-  const slots = new Int32Array(count).fill(-1);
-  for (let i = 0; i < count; i++) {
-    slots[i] = state.pool.acquire();
-    if (slots[i] < 0) {
-      releaseSlots(state, slots);
-      throw new DataplaneError(
-        'DATAPLANE_START_FAILED',
-        'the buffer pool is too small for the offload loops',
-      );
-    }
-  }
-  return slots;
-}
-
-export function releaseSlots(state: ForwarderState, slots: Int32Array): void {
-  for (let i = 0; i < slots.length; i++) {
-    if (slots[i] >= 0) state.pool.release(slots[i]);
-    slots[i] = -1;
-  }
+  const slots = state.pool.acquireMany(count);
+  if (slots) return slots;
+  throw new DataplaneError('DATAPLANE_START_FAILED', 'the buffer pool is too small for the offload loops');
 }
