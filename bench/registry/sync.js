@@ -16,7 +16,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SubnetRegistry } from '@felt/registry';
-import { startEtcd } from './etcd.js';
+import { startLocalEtcd } from '../lib/etcd.js';
+import { installTeardownHandlers, Lab } from '../lib/lab.js';
 
 const WRITER = fileURLToPath(new URL('./writer.js', import.meta.url));
 
@@ -51,12 +52,18 @@ async function main() {
   if (globalThis.gc === undefined)
     process.stderr.write('note: run with --expose-gc for exact heap numbers\n');
 
-  const etcd = await startEtcd();
-  const registry = new SubnetRegistry({ endpoints: [etcd.endpoint], callTimeoutMs: 30_000 });
+  installTeardownHandlers((line) => process.stderr.write(`${line}\n`));
+  const lab = new Lab('registry');
+  const etcd = await startLocalEtcd(lab).catch(async (err) => {
+    await lab.dispose();
+    throw err;
+  });
+  const endpoint = etcd.clientUrl;
+  const registry = new SubnetRegistry({ endpoints: [endpoint], callTimeoutMs: 30_000 });
   const result = { leases, node: process.version, sync: null, streams: [] };
   try {
     let t = performance.now();
-    await writeLeases(etcd.endpoint, 0, leases);
+    await writeLeases(endpoint, 0, leases);
     const writeMs = performance.now() - t;
 
     const heapBefore = heapAfterGc();
@@ -86,7 +93,7 @@ async function main() {
       watcher.on('added', onAdded);
       const cpu = process.cpuUsage();
       t = performance.now();
-      await writeLeases(etcd.endpoint, next, next + n);
+      await writeLeases(endpoint, next, next + n);
       await all;
       const cpuUs = process.cpuUsage(cpu);
       watcher.off('added', onAdded);
@@ -103,7 +110,7 @@ async function main() {
     result.stats = registry.stats();
   } finally {
     await registry.close();
-    await etcd.stop();
+    await lab.dispose();
   }
 
   if (asJson) {
