@@ -1,6 +1,6 @@
 // The few etcd operations feltctl needs, behind a small interface so commands can be tested with a fake.
-import { readFileSync } from 'node:fs';
-import { Etcd3, type IOptions } from 'etcd3';
+import { createEtcdClient, isRegistryError } from '@felt/registry';
+import type { Etcd3 } from 'etcd3';
 import type { EtcdConnection } from './args.js';
 import { FeltctlError } from './errors.js';
 
@@ -20,27 +20,24 @@ export interface FeltctlStore {
   close(): void;
 }
 
-function readPem(file: string, what: string): Buffer {
+/**
+ * The registry's etcd client (TLS and auth passed through, a deadline on every call, no retries
+ * inside etcd3: a CLI fails fast and says why). Bad TLS settings are the user's input to fix.
+ */
+function connect(c: EtcdConnection): Etcd3 {
+  const optional = (value: string | null) => value ?? undefined;
   try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new FeltctlError('FELTCTL_INPUT', `cannot read etcd ${what} ${file}: ${(error as Error).message}`, {
-      cause: error,
+    return createEtcdClient({
+      endpoints: c.endpoints,
+      tls: { caFile: optional(c.caFile), certFile: optional(c.certFile), keyFile: optional(c.keyFile) },
+      ...(c.username === null ? {} : { auth: { username: c.username, password: c.password ?? '' } }),
+      dialTimeoutMs: c.timeoutMs,
+      callTimeoutMs: c.timeoutMs,
     });
+  } catch (error) {
+    if (!isRegistryError(error)) throw error;
+    throw new FeltctlError('FELTCTL_INPUT', error.message, { cause: error });
   }
-}
-
-function credentials(c: EtcdConnection): IOptions['credentials'] {
-  if (c.caFile === null && c.certFile === null) return undefined;
-  if ((c.certFile === null) !== (c.keyFile === null)) {
-    throw new FeltctlError('FELTCTL_USAGE', '--etcd-certfile and --etcd-keyfile go together');
-  }
-  return {
-    // grpc-js takes a missing root certificate as "use the system CAs".
-    rootCertificate: c.caFile === null ? (undefined as unknown as Buffer) : readPem(c.caFile, 'CA file'),
-    ...(c.certFile === null ? {} : { certChain: readPem(c.certFile, 'certificate') }),
-    ...(c.keyFile === null ? {} : { privateKey: readPem(c.keyFile, 'key') }),
-  };
 }
 
 /** Turns an etcd client failure into FELTCTL_ETCD naming the endpoints. */
@@ -56,15 +53,7 @@ async function call<T>(c: EtcdConnection, what: string, fn: () => Promise<T>): P
 }
 
 export function openEtcdStore(c: EtcdConnection): FeltctlStore {
-  const client = new Etcd3({
-    hosts: c.endpoints,
-    credentials: credentials(c),
-    ...(c.username === null ? {} : { auth: { username: c.username, password: c.password ?? '' } }),
-    dialTimeout: c.timeoutMs,
-    defaultCallOptions: () => ({ deadline: Date.now() + c.timeoutMs }),
-    // One attempt per command: a CLI should fail fast and say why, not retry behind the user's back.
-    faultHandling: { host: () => noRetry, global: noRetry },
-  });
+  const client = connect(c);
   return {
     get: (key) => call(c, `get ${key}`, () => client.get(key).string()),
     put: (key, value) => call(c, `put ${key}`, async () => void (await client.put(key).value(value))),
@@ -86,11 +75,3 @@ export function openEtcdStore(c: EtcdConnection): FeltctlStore {
     close: () => client.close(),
   };
 }
-
-type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
-
-/** A cockatiel-shaped policy that runs the call once. */
-const noRetry = {
-  execute: (fn: (context: { signal: AbortSignal; attempt: number }) => unknown) =>
-    Promise.resolve().then(() => fn({ signal: new AbortController().signal, attempt: 0 })),
-} as unknown as Policy;
