@@ -32,10 +32,12 @@ describe('hot path allocation', () => {
     async (backend) => {
       const report = await runLoop(backend, '1000000', '200');
       expect(report.delivered).toBe(1_000_000);
-      // No garbage at all: not one scavenge in the loop, heap and ArrayBuffer memory flat.
+      // No garbage at all: not one scavenge in the loop, heap and ArrayBuffer memory flat. One buffer
+      // per packet would add megabytes; a few KiB come and go with Node's own bookkeeping (3.8 KiB was
+      // seen once in CI, with the system tests loading both cores), so the bound is 64 KiB.
       expect(report.gcsDuringLoop).toBe(0);
       expect(report.heapUsedDelta).toBeLessThan(256 * 1024);
-      expect(Math.abs(report.arrayBuffersDelta)).toBeLessThan(1024);
+      expect(Math.abs(report.arrayBuffersDelta)).toBeLessThan(64 * 1024);
     },
   );
 
