@@ -50,10 +50,14 @@ async function scrapeMetrics(lab, host) {
     .slice(0, 300);
 }
 
-export function feltCase(backend) {
+/**
+ * `workers` > 0 starts both feltds with --dataplane-workers=N (id felt-<backend>-mq<N>); without it
+ * they run the default (auto).
+ */
+export function feltCase(backend, { workers = 0 } = {}) {
   return {
-    id: `felt-${backend}`,
-    label: `felt ${backend}`,
+    id: workers > 0 ? `felt-${backend}-mq${workers}` : `felt-${backend}`,
+    label: workers > 0 ? `felt ${backend} ${workers} workers` : `felt ${backend}`,
     group: 'felt',
     requires: ['etcd', 'etcdctl'],
     async setup(lab, hosts) {
@@ -75,6 +79,7 @@ export function feltCase(backend) {
           '--tun-name=felt0',
           `--metrics-addr=127.0.0.1:${METRICS_PORT}`,
           `--healthz-port=${HEALTHZ_PORT}`,
+          ...(workers > 0 ? [`--dataplane-workers=${workers}`] : []),
           ...extra,
         ];
         const proc = lab.spawn(host.ns, cmd, args, { label: `feltd@${host.name}` });

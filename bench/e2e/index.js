@@ -14,5 +14,6 @@ export const CASES = [
   fastd,
   feltCase('udp'),
   feltCase('vxlan'),
+  feltCase('vxlan', { workers: 2 }),
   feltCase('ipip'),
 ];

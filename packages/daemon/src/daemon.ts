@@ -17,6 +17,7 @@
 import type { BackendType, DataplaneConfig } from '@felt/dataplane';
 import { isRegistryError, type Lease, type NetworkConfig, type PeerWatcherApi } from '@felt/registry';
 import type { DaemonConfig } from './config/flags.js';
+import { chooseDataplaneWorkers } from './dataplane-workers.js';
 import { DaemonError } from './errors.js';
 import type { Logger } from './exec.js';
 import { MIN_TUN_MTU, tunMtu } from './host/mtu.js';
@@ -35,7 +36,8 @@ import { type WarmState, WarmStateWriter, warmStatePath } from './warm-state.js'
 export interface TunHostPort {
   /** Cheap existence test, run every second. */
   present(name: string): Promise<boolean>;
-  ensureDevice(name: string): Promise<boolean>;
+  /** Creates the device (multi-queue when several workers attach), or recreates one of the other mode. */
+  ensureDevice(name: string, multiQueue: boolean): Promise<boolean>;
   problems(spec: TunSpec): Promise<string[]>;
   apply(spec: TunSpec): Promise<void>;
   removeRoute(network: string, device: string): Promise<void>;
@@ -151,6 +153,8 @@ export class Daemon {
     this.#checkAborted();
 
     state.setPhase('setting-up-host');
+    const { workers, note } = chooseDataplaneWorkers(config.dataplaneWorkers, this.#backend);
+    if (note !== null) this.#log.info({ workers, setting: config.dataplaneWorkers }, note);
     const dataplaneConfig: DataplaneConfig = {
       backend: this.#backend,
       tunName: config.tunName,
@@ -163,6 +167,8 @@ export class Daemon {
       network: network.network.cidr,
       subnet: lease.subnet,
       offloads: config.offloads,
+      // Absent for one worker, so a state saved by a feltd without the setting still matches.
+      ...(workers > 1 ? { workers } : {}),
     };
     await this.#dropWarmDataplaneUnless(dataplaneConfig);
     this.#dataplaneConfig = dataplaneConfig;
@@ -173,7 +179,7 @@ export class Daemon {
       mtu,
       network: network.network.cidr,
     };
-    const created = await this.#deps.tunHost.ensureDevice(config.tunName);
+    const created = await this.#deps.tunHost.ensureDevice(config.tunName, workers > 1);
     if (previous?.network && previous.network !== network.network.cidr) {
       await this.#deps.tunHost.removeRoute(previous.network, config.tunName);
     }
@@ -554,7 +560,7 @@ export class Daemon {
     for (let attempt = 1; attempt <= RECOVERY_ATTEMPTS && !this.#stopping; attempt++) {
       try {
         if (this.#tunSpec) {
-          await tunHost.ensureDevice(this.#tunSpec.name);
+          await tunHost.ensureDevice(this.#tunSpec.name, (this.#dataplaneConfig?.workers ?? 1) > 1);
           await tunHost.apply(this.#tunSpec);
         }
         await this.#startDataplane();

@@ -37,6 +37,7 @@ export function metricsSnapshot(view: DataplaneView): MetricsSnapshot {
     pool: view.pool,
     offloads: view.offloads,
     innerChecksumsCompleted: view.innerChecksumsCompleted,
+    workers: view.workers,
   };
 }
 

@@ -5,6 +5,7 @@
 import { access } from 'node:fs/promises';
 import type { DataplaneConfig, PeerSpec } from '@felt/dataplane';
 import type { DaemonConfig } from './config/flags.js';
+import { chooseDataplaneWorkers } from './dataplane-workers.js';
 import type { Logger } from './exec.js';
 import { offsetAddress } from './ipv4.js';
 import type { DataplanePort, StartDataplane } from './ports.js';
@@ -59,6 +60,10 @@ export async function warmStart(deps: WarmStartDeps): Promise<WarmStart | null> 
   const previous = await readSubnetEnv(config.subnetFile).catch(() => null);
   const obstacle = warmStartObstacle(state, previous, config.tunName);
   if (obstacle !== null) return skip(obstacle);
+  // A different worker count needs the TUN in the other queue mode: the normal start recreates it.
+  const saved = state.config.workers ?? 1;
+  const wanted = chooseDataplaneWorkers(config.dataplaneWorkers, state.config.backend).workers;
+  if (saved !== wanted) return skip(`saved state has ${saved} data-plane workers, this run wants ${wanted}`);
   if (!(await (deps.tunPresent ?? sysfsPresent)(config.tunName)))
     return skip(`TUN ${config.tunName} is gone`);
   let dataplane: DataplanePort;

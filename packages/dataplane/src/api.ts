@@ -1,7 +1,8 @@
 /**
  * The programmatic API of @felt/dataplane: what the daemon and the metrics package code against.
  *
- * The data plane runs in one worker_threads worker that owns the TUN device and the underlay socket.
+ * The data plane runs in one worker_threads worker that owns the TUN device and the underlay socket (or
+ * `workers` of them, each with its own TUN queue and its own SO_REUSEPORT socket).
  * The main thread programs peers into a shared route table (no per-packet messaging) and reads the
  * shared counters at scrape time (`snapshot()`).
  *
@@ -44,6 +45,15 @@ export interface DataplaneConfig {
    * says whether they run). ipip has no offload path and ignores it.
    */
   offloads?: boolean;
+  /**
+   * Data-plane workers (udp and vxlan; ipip allows 1 only). Default 1: one worker, one TUN fd, one
+   * socket, exactly as before. N > 1: N workers, each with its own queue of a multi-queue TUN
+   * (IFF_MULTI_QUEUE; a persistent device must have been created multi_queue) and its own socket bound
+   * to the same port with SO_REUSEPORT. The kernel spreads TUN reads by flow hash and incoming
+   * datagrams by their outer address/port hash (so one peer that always sends from one port lands on
+   * one worker). Each worker has its own pool and counters; snapshot() sums them.
+   */
+  workers?: number;
 }
 
 /** A remote node's lease as the data plane needs it. */
@@ -125,6 +135,19 @@ export interface OffloadStats {
   tunMergedPackets: number;
 }
 
+/** One data-plane worker's share of the traffic (its own counters; the snapshot's totals sum them). */
+export interface WorkerStats {
+  /**
+   * Records each way through this worker's batches (the batch-size histograms' sums): packets read
+   * from the TUN (encap) and from the socket (decap); with offloads a record is a super-packet or run.
+   */
+  encapPackets: number;
+  decapPackets: number;
+  /** Batches behind those packets. */
+  encapBatches: number;
+  decapBatches: number;
+}
+
 export interface DataplaneSnapshot {
   backend: BackendType;
   tunName: string;
@@ -140,6 +163,8 @@ export interface DataplaneSnapshot {
   offloads: OffloadStats;
   /** Inner TCP/UDP checksums received partial (a kernel peer's CHECKSUM_PARTIAL) and completed. */
   innerChecksumsCompleted: number;
+  /** Per worker, in worker order (one entry with workers = 1). */
+  workers: WorkerStats[];
 }
 
 export type DataplaneErrorCode =

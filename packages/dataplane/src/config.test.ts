@@ -38,10 +38,21 @@ describe('resolveConfig', () => {
     ['subnet', { subnet: '10.245.3.0/24' }],
     ['maxPeers', { maxPeers: 0 }],
     ['poolSlots', { poolSlots: 10 }],
+    ['workers', { workers: 0 }],
+    ['workers', { workers: 17 }],
+    ['workers', { workers: 1.5 }],
+    ['workers', { backend: 'ipip', workers: 2 }],
   ])('rejects a bad %s with DATAPLANE_BAD_CONFIG naming the field', (field, patch) => {
     expect(() => resolveConfig({ ...valid, ...patch })).toThrow(
       expect.objectContaining({ code: 'DATAPLANE_BAD_CONFIG', message: expect.stringContaining(field) }),
     );
+  });
+
+  it('runs one worker by default and up to MAX_WORKERS for udp and vxlan', () => {
+    expect(resolveConfig(valid).workers).toBe(1);
+    expect(resolveConfig({ ...valid, workers: 4 }).workers).toBe(4);
+    expect(resolveConfig({ ...valid, backend: 'udp', port: 8285, workers: 16 }).workers).toBe(16);
+    expect(resolveConfig({ ...valid, backend: 'ipip', workers: 1 }).workers).toBe(1);
   });
 
   it('ignores the VXLAN fields for other backends', () => {

@@ -25,7 +25,11 @@ export interface ResolvedConfig {
   poolSlots: number;
   slotSize: number;
   offloads: boolean;
+  workers: number;
 }
+
+/** Upper bound of data-plane workers (each holds its own pool, counters and TUN queue). */
+export const MAX_WORKERS = 16;
 
 function bad(field: string, problem: string): never {
   throw new DataplaneError('DATAPLANE_BAD_CONFIG', `dataplane config: ${field} ${problem}`);
@@ -76,6 +80,9 @@ export function resolveConfig(config: DataplaneConfig): ResolvedConfig {
     bad('offloads', 'must be true or false');
   }
   const offloads = config.backend !== 'ipip' && config.offloads !== false;
+  const workers = integerIn('workers', config.workers ?? 1, 1, MAX_WORKERS);
+  // ipip forwards on the main thread (forwarder-host.ts): there is no second thread to give a queue to.
+  if (config.backend === 'ipip' && workers !== 1) bad('workers', 'must be 1 for the ipip backend');
 
   const geometry: RouteTableGeometry = {
     networkBase: network.base,
@@ -111,5 +118,6 @@ export function resolveConfig(config: DataplaneConfig): ResolvedConfig {
     poolSlots,
     slotSize,
     offloads,
+    workers,
   };
 }

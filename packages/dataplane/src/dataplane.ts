@@ -1,8 +1,9 @@
 /**
  * Dataplane: the main-thread handle of the forwarder. `start` validates the configuration, allocates
- * the shared memory (packet pool, route table, counters) and starts the worker that owns the TUN
- * device and the socket (ipip: on the main thread, see forwarder-host.ts). Peers are programmed into the shared route table directly (no messages per
- * change reach the worker); `snapshot` reads the shared counters.
+ * the shared memory (route table; per worker a packet pool and counters) and starts the worker(s) that
+ * own the TUN device (one queue each) and the socket (ipip: on the main thread, see forwarder-host.ts).
+ * Peers are programmed into the shared route table directly (no messages per change reach the
+ * workers); `snapshot` reads and sums the workers' counters.
  */
 import { EventEmitter } from 'node:events';
 import {
@@ -18,8 +19,6 @@ import {
 import { type ResolvedConfig, resolveConfig } from './config.js';
 import { MAX_EXTRA_ROUTES } from './constants.js';
 import {
-  CounterReader,
-  countersByteLength,
   INNER_CHECKSUMS_COMPLETED,
   OFFLOAD_ACTIVE,
   OFFLOAD_GRO_DATAGRAMS,
@@ -40,11 +39,12 @@ import {
   PEER_TX_PACKETS,
 } from './counters.js';
 import { DIRECTION_RX, DIRECTION_TX } from './drops.js';
-import { type ForwarderHost, startInline, startInWorker } from './forwarder-host.js';
+import { type ForwarderHost, startInline, startInWorkers } from './forwarder-host.js';
 import { formatCidr } from './ipv4.js';
 import { PeerDirectory } from './peer-directory.js';
 import { BufferPool } from './pool.js';
 import { type PeerRecord, RouteTableWriter } from './route-table-writer.js';
+import { WorkerCounters } from './worker-counters.js';
 import type { WorkerInit } from './worker-protocol.js';
 
 const silentLogger: DataplaneLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -55,22 +55,22 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
   private host: ForwarderHost | undefined;
   private readonly logger: DataplaneLogger;
   private readonly routes: RouteTableWriter;
-  private readonly counters: CounterReader;
-  private readonly pool: BufferPool;
+  private readonly counters: WorkerCounters;
+  private readonly pools: BufferPool[];
   private readonly peers: PeerDirectory;
   private stopped = false;
   private stopping: Promise<void> | undefined;
 
   private constructor(
     resolved: ResolvedConfig,
-    shared: { routes: RouteTableWriter; counters: CounterReader; pool: BufferPool },
+    shared: { routes: RouteTableWriter; counters: WorkerCounters; pools: BufferPool[] },
     logger: DataplaneLogger,
   ) {
     super();
     this.resolved = resolved;
     this.routes = shared.routes;
     this.counters = shared.counters;
-    this.pool = shared.pool;
+    this.pools = shared.pools;
     this.logger = logger;
     const c = resolved.config;
     this.peers = new PeerDirectory(c.backend, resolved.maxPeers, resolved.settings.port, resolved.subnet);
@@ -89,9 +89,11 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
     const resolved = resolveConfig(config);
     const logger = options.logger ?? silentLogger;
     const routeMemory = new SharedArrayBuffer(resolved.layout.words * 4);
-    const counterMemory = new SharedArrayBuffer(countersByteLength(resolved.maxPeers));
-    const pool = new BufferPool({ slots: resolved.poolSlots, slotSize: resolved.slotSize });
-    const init: WorkerInit = {
+    const counters = new WorkerCounters(resolved.workers, resolved.maxPeers);
+    const pools = counters.memories.map(
+      () => new BufferPool({ slots: resolved.poolSlots, slotSize: resolved.slotSize }),
+    );
+    const inits: WorkerInit[] = pools.map((pool, index) => ({
       tunName: config.tunName,
       persistTun: config.persistTun,
       backend: config.backend,
@@ -99,27 +101,30 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
       settings: resolved.settings,
       layout: resolved.layout,
       routeMemory,
-      counterMemory,
+      counterMemory: counters.memories[index],
       poolMemory: pool.memory.buffer as SharedArrayBuffer,
       poolControl: pool.control.buffer as SharedArrayBuffer,
       poolSlots: resolved.poolSlots,
       slotSize: resolved.slotSize,
       offloads: resolved.offloads,
-    };
+      multiQueue: resolved.workers > 1,
+    }));
     const dataplane = new Dataplane(
       resolved,
-      {
-        routes: new RouteTableWriter(routeMemory, resolved.layout),
-        counters: new CounterReader(counterMemory),
-        pool,
-      },
+      { routes: new RouteTableWriter(routeMemory, resolved.layout), counters, pools },
       logger,
     );
     const onFatal = (code: string, message: string): void => dataplane.fail(code, message);
     dataplane.host =
-      config.backend === 'ipip' ? startInline(init, onFatal) : await startInWorker(init, onFatal);
+      config.backend === 'ipip' ? startInline(inits[0], onFatal) : await startInWorkers(inits, onFatal);
     logger.info(
-      { backend: config.backend, tun: dataplane.tunName, subnet: config.subnet, network: config.network },
+      {
+        backend: config.backend,
+        tun: dataplane.tunName,
+        subnet: config.subnet,
+        network: config.network,
+        workers: resolved.workers,
+      },
       'data plane started',
     );
     return dataplane;
@@ -207,7 +212,10 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
       peers,
       drops,
       underlayBytes: { tx: c.underlay(DIRECTION_TX), rx: c.underlay(DIRECTION_RX) },
-      pool: { free: this.pool.free, inUse: this.pool.inUse },
+      pool: {
+        free: this.pools.reduce((total, pool) => total + pool.free, 0),
+        inUse: this.pools.reduce((total, pool) => total + pool.inUse, 0),
+      },
       batches: {
         encap: { size: c.histogram(OP_ENCAP, 'size'), durationSeconds: c.histogram(OP_ENCAP, 'duration') },
         decap: { size: c.histogram(OP_DECAP, 'size'), durationSeconds: c.histogram(OP_DECAP, 'duration') },
@@ -225,6 +233,7 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
         tunMergedPackets: c.offload(OFFLOAD_TUN_MERGED_PACKETS),
       },
       innerChecksumsCompleted: c.offload(INNER_CHECKSUMS_COMPLETED),
+      workers: c.perWorker(),
     };
   }
 

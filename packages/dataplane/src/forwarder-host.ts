@@ -1,6 +1,6 @@
 /**
- * Where the Forwarder runs. Normally in its own worker_threads worker. The ipip backend runs it on the
- * calling (main) thread instead: the raw-socket package registers its readiness watcher on libuv's
+ * Where the Forwarder runs. Normally in its own worker_threads worker (or several, one per TUN queue).
+ * The ipip backend runs it on the calling (main) thread instead: the raw-socket package registers its readiness watcher on libuv's
  * default loop, which belongs to the main thread, so its sockets cannot live in a worker.
  */
 import { Worker } from 'node:worker_threads';
@@ -73,6 +73,40 @@ export async function startInWorker(init: WorkerInit, onFatal: FatalHandler): Pr
         });
         worker.postMessage({ type: 'stop' } satisfies ToWorker);
       });
+      return stopping;
+    },
+  };
+}
+
+/**
+ * Starts one worker per init: the first alone (it resolves a '%d' TUN name and creates the device when
+ * absent), then the others attaching to the same device. Any worker failing to start stops the rest.
+ */
+export async function startInWorkers(inits: WorkerInit[], onFatal: FatalHandler): Promise<ForwarderHost> {
+  const named = (index: number): FatalHandler =>
+    inits.length === 1 ? onFatal : (code, message) => onFatal(code, `worker ${index}: ${message}`);
+  const first = await startInWorker(inits[0], named(0));
+  const others = await Promise.allSettled(
+    inits.slice(1).map((init, i) => startInWorker({ ...init, tunName: first.tunName }, named(i + 1))),
+  );
+  const hosts = [first];
+  let failure: unknown;
+  for (const outcome of others) {
+    if (outcome.status === 'fulfilled') hosts.push(outcome.value);
+    else failure ??= outcome.reason;
+  }
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(hosts.map((host) => host.stop()));
+  };
+  if (failure !== undefined) {
+    await stopAll();
+    throw failure;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    tunName: first.tunName,
+    stop: () => {
+      stopping ??= stopAll();
       return stopping;
     },
   };

@@ -106,6 +106,8 @@ export abstract class ForwarderIo<Socket> {
         family: 4,
         address: this.init.underlayAddress,
         port: this.init.settings.port,
+        // Several workers bind the same port; the kernel spreads datagrams among them by address hash.
+        reusePort: this.init.multiQueue,
         recvBufferSize: bufferBytes,
         sendBufferSize: bufferBytes,
         gro,

@@ -23,7 +23,9 @@ export class Forwarder extends ForwarderIo<UnderlaySocket> {
 
   protected open(): string {
     const { init, state } = this;
-    const tun = this.own(openTun({ name: init.tunName, persist: init.persistTun }));
+    const tun = this.own(
+      openTun({ name: init.tunName, persist: init.persistTun, multiQueue: init.multiQueue }),
+    );
     tun.attach(state.memory, state.meta);
     if (init.backend === 'ipip') {
       const ipip = this.own(

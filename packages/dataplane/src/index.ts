@@ -29,6 +29,7 @@ export type {
   PeerSpec,
   PeerStats,
   TrafficCounter,
+  WorkerStats,
 } from './api.js';
 export { DataplaneError, DROP_REASONS } from './api.js';
 export { Dataplane } from './dataplane.js';

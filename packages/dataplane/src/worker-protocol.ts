@@ -17,6 +17,11 @@ export interface WorkerInit {
   slotSize: number;
   /** Run the offload loops (offload/forwarder.ts) when the kernel accepts TUN offloads. */
   offloads: boolean;
+  /**
+   * One of several workers: open the TUN with IFF_MULTI_QUEUE (this worker's queue) and the socket
+   * with SO_REUSEPORT. False with a single worker, which opens both exactly as before.
+   */
+  multiQueue: boolean;
 }
 
 export type ToWorker = { type: 'stop' };

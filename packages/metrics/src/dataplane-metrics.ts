@@ -135,6 +135,16 @@ export function registerDataplaneMetrics(registry: Registry, view: () => Datapla
     samples: perOpHistogram('felt_datapath_batch_size', (s) => s.batchSize, BATCH_SIZE_BOUNDS),
   });
   registerScrapeMetric(registry, {
+    name: 'felt_datapath_worker_packets_total',
+    help: 'Packets handled per data-plane worker (one TUN queue and socket each); the other series sum all workers.',
+    type: 'counter',
+    samples: () =>
+      (view().snapshot?.workers ?? []).flatMap((stats, index) => [
+        { labels: { worker: String(index), op: 'encap' }, value: stats.encapPackets },
+        { labels: { worker: String(index), op: 'decap' }, value: stats.decapPackets },
+      ]),
+  });
+  registerScrapeMetric(registry, {
     name: 'felt_datapath_queue_length',
     help: 'Packets waiting in an internal queue.',
     type: 'gauge',

@@ -42,6 +42,10 @@ function snapshot(peers: PeerCounters[]): DataplaneSnapshot {
     },
     pool: { free: 60, inUse: 4 },
     queues: { udp_tx: 3 },
+    workers: [
+      { encapPackets: 200, decapPackets: 1, encapBatches: 5, decapBatches: 1 },
+      { encapPackets: 100, decapPackets: 0, encapBatches: 3, decapBatches: 0 },
+    ],
   };
 }
 
@@ -92,6 +96,7 @@ describe('createMetrics exposition', () => {
       felt_datapath_batch_duration_seconds: 'histogram',
       felt_datapath_batch_size: 'histogram',
       felt_datapath_queue_length: 'gauge',
+      felt_datapath_worker_packets_total: 'counter',
       felt_buffer_pool_buffers: 'gauge',
       felt_tunnel_mtu_bytes: 'gauge',
       felt_subnet_lease_expiry_timestamp_seconds: 'gauge',
@@ -126,6 +131,8 @@ describe('createMetrics exposition', () => {
     expect(value(samples, 'felt_underlay_bytes_total', { direction: 'rx' })).toBe(6000);
     expect(value(samples, 'felt_buffer_pool_buffers', { state: 'in_use' })).toBe(4);
     expect(value(samples, 'felt_datapath_queue_length', { queue: 'udp_tx' })).toBe(3);
+    expect(value(samples, 'felt_datapath_worker_packets_total', { worker: '1', op: 'encap' })).toBe(100);
+    expect(value(samples, 'felt_datapath_worker_packets_total', { worker: '0', op: 'decap' })).toBe(1);
     expect(find(samples, 'felt_peer_packets_total', { peer: '_other' })).toEqual([]);
   });
 

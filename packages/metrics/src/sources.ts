@@ -1,6 +1,6 @@
 // What @felt/metrics reads at scrape time. These are the minimal shapes it needs; the data plane and the
 // registry publish richer objects that satisfy them structurally (see adapters in the daemon).
-import type { OffloadStats } from '@felt/dataplane';
+import type { OffloadStats, WorkerStats } from '@felt/dataplane';
 import type { EtcdOperation } from '@felt/registry';
 
 export type Direction = 'tx' | 'rx';
@@ -54,6 +54,8 @@ export interface DataplaneSnapshot {
   offloads?: OffloadCounters;
   /** Inner TCP/UDP checksums received partial (pseudo-header only) and completed before the TUN. */
   innerChecksumsCompleted?: number;
+  /** Per data-plane worker (TUN queue), in worker order; absent = a single-threaded source. */
+  workers?: readonly WorkerStats[];
 }
 
 /** The data plane's offload counters (cumulative). */

@@ -59,6 +59,7 @@ describe('loadConfig defaults', () => {
       metricsMaxPeers: 256,
       tunName: 'felt0',
       offloads: true,
+      dataplaneWorkers: 'auto',
       logLevel: 'info',
       shutdownTimeoutMs: 10_000,
       releaseLeaseOnExit: false,
@@ -73,6 +74,21 @@ describe('loadConfig defaults', () => {
       expect(result.kind).toBe('run');
       if (result.kind === 'run') expect(result.config.offloads).toBe(false);
     }
+  });
+
+  it('reads --dataplane-workers as auto or a count, from flag, env and config file', () => {
+    expect(run(['--dataplane-workers=2']).dataplaneWorkers).toBe(2);
+    expect(run(['--dataplane-workers', 'AUTO']).dataplaneWorkers).toBe('auto');
+    expect(run([], { FELTD_DATAPLANE_WORKERS: '4' }).dataplaneWorkers).toBe(4);
+    expect(run(['--config=/f.json'], {}, { '/f.json': '{"dataplane-workers": 3}' }).dataplaneWorkers).toBe(3);
+    for (const bad of ['0', '17', '1.5', 'two', '-1', '']) {
+      const error = failure([`--dataplane-workers=${bad}`]);
+      expect(error.code).toBe('DAEMON_BAD_FLAG');
+      expect(error.message).toContain('--dataplane-workers');
+      expect(error.message).toContain("'auto' or a whole number of workers from 1 to 16");
+      expect(error.message).not.toContain('\n');
+    }
+    expect(failure([], { FELTD_DATAPLANE_WORKERS: 'many' }).message).toContain('FELTD_DATAPLANE_WORKERS');
   });
 
   it('answers --help and --version without validating anything else', () => {

@@ -21,6 +21,21 @@ export function integerIn(min: number, max: number, unit: string): (raw: string)
   };
 }
 
+/** Data-plane workers: 'auto' (chosen at start-up, see dataplane-workers.ts) or a count. */
+export type WorkerCount = number | 'auto';
+
+export function workerCountIn(max: number): (raw: string) => WorkerCount {
+  const count = integerIn(1, max, 'workers');
+  return (raw) => {
+    if (raw.trim().toLowerCase() === 'auto') return 'auto';
+    try {
+      return count(raw);
+    } catch {
+      throw new BadValue(`expected 'auto' or a whole number of workers from 1 to ${max}`);
+    }
+  };
+}
+
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** '10s', '500ms', '1.5s', '2m', or plain seconds ('10'); returns milliseconds (> 0, at most 1 h). */

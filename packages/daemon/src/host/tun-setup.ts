@@ -30,6 +30,9 @@ interface IpLink {
   flags: string[];
 }
 
+/** IFF_MULTI_QUEUE in /sys/class/net/<name>/tun_flags. */
+const IFF_MULTI_QUEUE = 0x100;
+
 /** The data plane forwards IPv4 only; the kernel's own IPv6 chatter would be counted as drops. */
 function disableIpv6Path(name: string): string {
   return `/proc/sys/net/ipv6/conf/${name}/disable_ipv6`;
@@ -62,14 +65,24 @@ export class TunHost {
   }
 
   /**
-   * Creates the persistent TUN device when absent (`ip tuntap add`: persistent, IFF_NO_PI, single
-   * queue, no owner), so it outlives this process and the data plane attaches to it by name.
-   * Returns true when it had to be created.
+   * Creates the persistent TUN device when absent (`ip tuntap add`: persistent, IFF_NO_PI, no owner;
+   * `multi_queue` when several data-plane workers each attach a queue), so it outlives this process and
+   * the data plane attaches to it by name. A device left by a previous run with the other queue mode
+   * cannot be attached (the kernel refuses the flags): it is deleted and created again, which costs the
+   * flows through it a moment, as any change of the worker count does. Returns true when created.
    */
-  async ensureDevice(name: string): Promise<boolean> {
-    if (await this.exists(name)) return false;
-    await this.#ip(['tuntap', 'add', 'dev', name, 'mode', 'tun']);
-    this.#logger.info({ tun: name }, 'persistent TUN device created');
+  async ensureDevice(name: string, multiQueue = false): Promise<boolean> {
+    if (await this.exists(name)) {
+      const existing = await this.#queueMode(name);
+      if (existing === null || existing === multiQueue) return false;
+      this.#logger.warn(
+        { tun: name, multiQueue, was: existing },
+        'TUN device has the other queue mode (data-plane worker count changed); recreating it',
+      );
+      await this.#ip(['link', 'del', 'dev', name]);
+    }
+    await this.#ip(['tuntap', 'add', 'dev', name, 'mode', 'tun', ...(multiQueue ? ['multi_queue'] : [])]);
+    this.#logger.info({ tun: name, multiQueue }, 'persistent TUN device created');
     return true;
   }
 
@@ -141,6 +154,13 @@ export class TunHost {
         'cannot disable IPv6 on the TUN; its IPv6 packets will be counted as not_ipv4 drops',
       );
     }
+  }
+
+  /** Whether the device is multi-queue; null when it is no TUN (no tun_flags): the data plane reports that. */
+  async #queueMode(name: string): Promise<boolean | null> {
+    const flags = await this.#procSys.read(`/sys/class/net/${name}/tun_flags`).catch(() => null);
+    if (flags === null || !/^0x[0-9a-f]+$/i.test(flags)) return null;
+    return (Number.parseInt(flags, 16) & IFF_MULTI_QUEUE) !== 0;
   }
 
   async #link(name: string): Promise<IpLink | null> {

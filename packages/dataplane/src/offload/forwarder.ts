@@ -34,6 +34,7 @@ export class OffloadForwarder extends ForwarderIo<UdpSocket> {
       tun = openTun({
         name: init.tunName,
         persist: init.persistTun,
+        multiQueue: init.multiQueue,
         vnetHeader: true,
         offloads: TUN_OFFLOADS,
       });
