@@ -12,6 +12,7 @@ namespace {
 constexpr uint8_t kTcpAck = 0x10;
 constexpr uint8_t kTcpPsh = 0x08;
 constexpr uint8_t kVnetNeedsCsum = 1;
+constexpr uint8_t kGsoNone = 0;
 constexpr uint8_t kGsoTcpV4 = 1;
 constexpr uint8_t kGsoTcpV6 = 4;
 constexpr uint8_t kGsoUdpL4 = 5;
@@ -43,24 +44,27 @@ GroPacket InspectForGro(const uint8_t* data, size_t length, bool udpV4, bool udp
   }
   const uint8_t* l4 = data + p.ipHeader;
   const uint32_t l4Length = p.length - p.ipHeader;
+  bool kind;  // a packet of a kind that merges
   if (protocol == 6) {
     if (l4Length < 20) return p;
     const uint32_t l4Header = (l4[12] >> 4) * 4u;
-    p.tcpFlags = l4[13];
-    const bool plainAck = p.tcpFlags == kTcpAck || p.tcpFlags == (kTcpAck | kTcpPsh);
-    if (l4Header < 20 || l4Header >= l4Length || !plainAck) return p;
+    if (l4Header < 20 || l4Header > l4Length) return p;
     p.tcp = true;
+    p.tcpFlags = l4[13];
     p.headers = p.ipHeader + l4Header;
     p.seq = Be32(l4 + 4);
+    kind = p.tcpFlags == kTcpAck || p.tcpFlags == (kTcpAck | kTcpPsh);
   } else if (protocol == 17) {
-    if (!(p.ipv6 ? udpV6 : udpV4) || l4Length <= 8 || Be16(l4 + 4) != l4Length) return p;
-    // IPv4 UDP without a checksum cannot be verified: leave it alone.
-    if (!p.ipv6 && Be16(l4 + 6) == 0) return p;
+    // IPv4 UDP without a checksum cannot be verified nor offloaded: leave it alone.
+    if (l4Length < 8 || Be16(l4 + 4) != l4Length || (!p.ipv6 && Be16(l4 + 6) == 0)) return p;
     p.headers = p.ipHeader + 8;
+    kind = p.ipv6 ? udpV6 : udpV4;
   } else {
     return p;
   }
+  p.l4 = true;
   p.payload = p.length - p.headers;
+  if (!kind || p.payload == 0) return p;
   if (!verified && Fold(SumWords(l4, l4Length, PseudoHeaderSum(data, p.ipv6, protocol, l4Length))) != 0xffff) {
     return p;
   }
@@ -131,10 +135,11 @@ size_t GroGroup::BuildHeader(uint8_t* out, uint32_t segmentSize) const {
     PutBe16(l4 + 4, l4Length);
     std::memcpy(l4 + 6, &partial, 2);
   }
+  const bool segmented = packets_ > 1 || segmentSize != 0;
   out[0] = kVnetNeedsCsum;
-  out[1] = h.tcp ? (h.ipv6 ? kGsoTcpV6 : kGsoTcpV4) : kGsoUdpL4;
+  out[1] = !segmented ? kGsoNone : h.tcp ? (h.ipv6 ? kGsoTcpV6 : kGsoTcpV4) : kGsoUdpL4;
   PutLe16(out + 2, h.headers);
-  PutLe16(out + 4, segmentSize != 0 ? segmentSize : h.payload);
+  PutLe16(out + 4, !segmented ? 0 : segmentSize != 0 ? segmentSize : h.payload);
   PutLe16(out + 6, h.ipHeader);
   PutLe16(out + 8, h.tcp ? 16 : 6);
   return 10 + h.headers;

@@ -14,7 +14,8 @@ namespace netio {
 struct GroPacket {
   const uint8_t* data = nullptr;
   uint32_t length = 0;
-  bool mergeable = false;  // parsed, supported, checksums valid
+  bool l4 = false;         // IPv4 without options or fragments (valid header checksum) or IPv6, then TCP/UDP
+  bool mergeable = false;  // l4, a kind that merges (TCP ACK with payload; UDP with USO), checksums valid
   bool ipv6 = false;
   bool tcp = false;
   uint32_t ipHeader = 0;
@@ -24,7 +25,8 @@ struct GroPacket {
   uint8_t tcpFlags = 0;
 };
 
-// `verified`: the caller already checked the L4 checksum (Tun.completeChecksums), so it is not summed again.
+// `verified`: the caller already checked the L4 checksum (Tun.completeChecksums), or an outer checksum
+// covered the packet, so it is not summed. IPv4 UDP without a checksum is never `l4` (nothing to offload).
 GroPacket InspectForGro(const uint8_t* data, size_t length, bool udpV4, bool udpV6, bool verified = false);
 
 // One super-packet being built from a head packet and the packets appended to it.
@@ -39,12 +41,16 @@ class GroGroup {
   bool TryAppend(const GroPacket& next);
   uint32_t packets() const { return packets_; }
   uint32_t headers() const { return head_.headers; }
+  // The head parsed as TCP/UDP, so BuildHeader can describe it (alone: NEEDS_CSUM without GSO).
+  bool describable() const { return head_.l4; }
   // A lone verified TCP packet longer than `mtu` (a peer's unsegmented super-packet): write it as TSO.
   bool Oversized(uint32_t mtu) const {
     return packets_ == 1 && head_.mergeable && head_.tcp && mtu > head_.headers && head_.length > mtu;
   }
-  // Writes virtio_net_hdr + the head's headers rewritten for the merged length; returns the byte count.
-  // gso_size is `segmentSize`, or the head's payload size when 0.
+  // Writes virtio_net_hdr (NEEDS_CSUM) + the head's headers rewritten for the merged length, the L4
+  // checksum field holding the pseudo-header sum; returns the byte count. gso_size is `segmentSize`, or
+  // the head's payload size when 0; a lone packet with `segmentSize` 0 goes without GSO (the kernel
+  // takes its checksum as partial: trusted on local delivery, computed when it leaves through a device).
   size_t BuildHeader(uint8_t* out, uint32_t segmentSize = 0) const;
 
  private:

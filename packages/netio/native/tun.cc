@@ -27,6 +27,8 @@ namespace netio {
 namespace {
 
 constexpr unsigned kUso = TUN_F_USO4 | TUN_F_USO6;
+// writeInbound, MSG_SEGMENT in: an outer checksum covered the packet (Inbound.COVERED in src/types.ts).
+constexpr int32_t kInboundCovered = 1;
 
 bool BoolOption(const Napi::Object& options, const char* key) {
   Napi::Value value = options.Get(key);
@@ -71,6 +73,7 @@ Napi::Function Tun::Define(Napi::Env env) {
                          InstanceMethod<&Tun::Write>("write"),
                          InstanceMethod<&Tun::WriteCoalesced>("writeCoalesced"),
                          InstanceMethod<&Tun::CoalesceInto>("coalesceInto"),
+                         InstanceMethod<&Tun::WriteInbound>("writeInbound"),
                          InstanceMethod<&Tun::SetPersist>("setPersist"),
                          InstanceMethod<&Tun::Split>("split"),
                          InstanceMethod<&Tun::CompleteChecksums>("completeChecksums"),
@@ -183,28 +186,48 @@ Napi::Value Tun::Write(const Napi::CallbackInfo& info) {
                            }));
 }
 
+// Record `index` as coalescing sees it. writeInbound: a record not covered by an outer checksum
+// (MSG_SEGMENT in) is checked first, the result in MSG_ADDR (a completed one stays reported as such
+// when a retry after EAGAIN finds it valid); then neither is summed again.
+GroPacket Tun::Inspect(const Batch& batch, uint32_t index) {
+  uint8_t* data = static_cast<uint8_t*>(slices_[index].iov_base);
+  const size_t length = slices_[index].iov_len;
+  bool verified = verified_;
+  if (inbound_) {
+    int32_t* record = batch.records + index * kStride;
+    InnerChecksum result = InnerChecksum::kValid;
+    if (record[kSegment] != kInboundCovered) result = CompleteInnerChecksum(data, length);
+    if (result != InnerChecksum::kValid || record[kAddr] != static_cast<int32_t>(InnerChecksum::kCompleted)) {
+      record[kAddr] = static_cast<int32_t>(result);
+    }
+    // A bad packet is never written: it stays unparsed, so nothing merges with it.
+    if (result == InnerChecksum::kBad) return GroPacket();
+    verified = true;
+  }
+  return InspectForGro(data, length, (offloads_ & TUN_F_USO4) != 0, (offloads_ & TUN_F_USO6) != 0, verified);
+}
+
 // The next run of records [done, *end) that go out in one write, as iovecs in groVector_ (returns their
 // count). `current` holds the inspected record `done` and is left holding record *end.
 int Tun::NextGroup(const Batch& batch, uint32_t done, uint32_t mtu, GroPacket& current, uint32_t* end) {
   static const uint8_t kPlainHeader[kVnetHeaderLength] = {};
-  const bool udp4 = (offloads_ & TUN_F_USO4) != 0;
-  const bool udp6 = (offloads_ & TUN_F_USO6) != 0;
   group_.Start(current);
   *end = done + 1;
   while (*end < batch.count) {
-    current = InspectForGro(static_cast<uint8_t*>(slices_[*end].iov_base), slices_[*end].iov_len, udp4, udp6,
-                            verified_);
+    current = Inspect(batch, *end);
     if (!group_.TryAppend(current)) break;
     (*end)++;
   }
-  // Lone packets go out with an all-zero header; a run goes out as header + payload iovecs.
-  if (group_.packets() == 1 && !group_.Oversized(mtu)) {
+  const bool lone = group_.packets() == 1 && !group_.Oversized(mtu);
+  // Lone packets go out with an all-zero header (the kernel verifies them), except inbound ones whose
+  // integrity is known: NEEDS_CSUM, so the kernel does not sum them again.
+  if (lone && !(inbound_ && group_.describable())) {
     groVector_[0] = {const_cast<uint8_t*>(kPlainHeader), kVnetHeaderLength};
     groVector_[1] = slices_[done];
     return 2;
   }
   // An oversized lone packet is cut by the kernel into MTU-sized segments where it must be.
-  const uint32_t segmentSize = group_.packets() == 1 ? mtu - group_.headers() : 0;
+  const uint32_t segmentSize = group_.packets() == 1 && !lone ? mtu - group_.headers() : 0;
   groVector_[0] = {groHeader_, group_.BuildHeader(groHeader_, segmentSize)};
   int vectors = 1;
   for (uint32_t i = done; i < *end; i++) {
@@ -223,23 +246,37 @@ Batch Tun::PrepareCoalesce(const Napi::CallbackInfo& info, const char* what, siz
              ? static_cast<uint32_t>(IntegerArg(env, info[mtuArg], "mtu", 0, 65535))
              : 0;
   verified_ = info.Length() > mtuArg + 1 && info[mtuArg + 1].ToBoolean().Value();
+  inbound_ = false;
   return batch;
 }
 
-GroPacket Tun::InspectFirst(const Batch& batch) {
-  if (batch.count == 0) return GroPacket();
-  return InspectForGro(static_cast<uint8_t*>(slices_[0].iov_base), slices_[0].iov_len,
-                       (offloads_ & TUN_F_USO4) != 0, (offloads_ & TUN_F_USO6) != 0, verified_);
-}
-
-// writeCoalesced(first, count, mtu?): see Tun.writeCoalesced in src/types.ts.
+// writeCoalesced(first, count, mtu?, verified?): see Tun.writeCoalesced in src/types.ts.
 Napi::Value Tun::WriteCoalesced(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
   uint32_t mtu;
   Batch batch = PrepareCoalesce(info, "writeCoalesced", 2, &mtu);
+  return Napi::Number::New(info.Env(), WriteGroups(info.Env(), batch, mtu));
+}
+
+// writeInbound(first, count, mtu?): see Tun.writeInbound in src/types.ts.
+Napi::Value Tun::WriteInbound(const Napi::CallbackInfo& info) {
+  uint32_t mtu;
+  Batch batch = PrepareCoalesce(info, "writeInbound", 2, &mtu);
+  verified_ = false;
+  inbound_ = true;
+  return Napi::Number::New(info.Env(), WriteGroups(info.Env(), batch, mtu));
+}
+
+// One writev per group until EAGAIN; returns records consumed. A bad inbound packet is consumed unwritten.
+uint32_t Tun::WriteGroups(Napi::Env env, const Batch& batch, uint32_t mtu) {
   uint32_t done = 0;
-  GroPacket current = InspectFirst(batch);
+  GroPacket current = batch.count > 0 ? Inspect(batch, 0) : GroPacket();
   while (done < batch.count) {
+    int32_t* first = batch.records + done * kStride;
+    if (inbound_ && first[kAddr] == static_cast<int32_t>(InnerChecksum::kBad)) {
+      first[kSegment] = 0;
+      if (++done < batch.count) current = Inspect(batch, done);
+      continue;
+    }
     uint32_t end;
     const int vectors = NextGroup(batch, done, mtu, current, &end);
     ssize_t n;
@@ -259,7 +296,7 @@ Napi::Value Tun::WriteCoalesced(const Napi::CallbackInfo& info) {
     }
     done = end;
   }
-  return Napi::Number::New(env, done);
+  return done;
 }
 
 // coalesceInto(first, count, target, mtu?): see Tun.coalesceInto in src/types.ts.
@@ -281,7 +318,7 @@ Napi::Value Tun::CoalesceInto(const Napi::CallbackInfo& info) {
   size_t used = 0;
   uint32_t done = 0;
   uint32_t writes = 0;
-  GroPacket current = InspectFirst(batch);
+  GroPacket current = batch.count > 0 ? Inspect(batch, 0) : GroPacket();
   while (done < batch.count) {
     uint32_t end;
     const int vectors = NextGroup(batch, done, mtu, current, &end);

@@ -23,6 +23,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value WriteCoalesced(const Napi::CallbackInfo& info);
   Napi::Value CoalesceInto(const Napi::CallbackInfo& info);
+  Napi::Value WriteInbound(const Napi::CallbackInfo& info);
   void SetPersist(const Napi::CallbackInfo& info);
   Napi::Value Split(const Napi::CallbackInfo& info);
   Napi::Value CompleteChecksums(const Napi::CallbackInfo& info);
@@ -32,7 +33,8 @@ class Tun : public Napi::ObjectWrap<Tun> {
   Batch Prepare(const Napi::CallbackInfo& info, const char* what);
   // Coalescing (writeCoalesced, coalesceInto): argument checks, and one run of records at a time.
   Batch PrepareCoalesce(const Napi::CallbackInfo& info, const char* what, size_t mtuArg, uint32_t* mtu);
-  GroPacket InspectFirst(const Batch& batch);
+  GroPacket Inspect(const Batch& batch, uint32_t index);
+  uint32_t WriteGroups(Napi::Env env, const Batch& batch, uint32_t mtu);
   int NextGroup(const Batch& batch, uint32_t done, uint32_t mtu, GroPacket& current, uint32_t* end);
 
   int fd_ = -1;
@@ -43,6 +45,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
   // writeCoalesced: one super-packet at a time.
   GroGroup group_;
   bool verified_ = false;  // this call's L4 checksums were verified by completeChecksums
+  bool inbound_ = false;   // writeInbound: checksums per record (MSG_SEGMENT in), lone packets NEEDS_CSUM
   uint8_t groHeader_[GroGroup::kMaxHeader];
   iovec groVector_[GroGroup::kMaxPackets + 1];
 };

@@ -20,6 +20,7 @@ export interface NativeTun extends NativeBatchHandle {
   write(first: number, count: number): number;
   writeCoalesced(first: number, count: number, mtu?: number, verified?: boolean): number;
   coalesceInto(first: number, count: number, target: number, mtu?: number, verified?: boolean): number;
+  writeInbound(first: number, count: number, mtu?: number): number;
   setPersist(persist: boolean): void;
   split(source: number, target: number, headroom: number): number;
   completeChecksums(first: number, count: number): number;

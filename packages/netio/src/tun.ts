@@ -39,6 +39,10 @@ class TunDevice implements Tun {
     return this.#native.coalesceInto(first, count, target, mtu, verified);
   }
 
+  writeInbound(first: number, count: number, mtu = 0): number {
+    return this.#native.writeInbound(first, count, mtu);
+  }
+
   split(source: number, target: number, headroom: number): number {
     return this.#native.split(source, target, headroom);
   }

@@ -45,8 +45,17 @@ export const TunOffload = {
   USO6: 0x40,
 } as const;
 
-/** Per-record results of Tun.completeChecksums (in MSG_SEGMENT). */
+/** Per-record results of Tun.completeChecksums (in MSG_SEGMENT) and Tun.writeInbound (in MSG_ADDR). */
 export const InnerChecksum = { VALID: 0, COMPLETED: 1, BAD: -1 } as const;
+
+/**
+ * Tun.writeInbound, MSG_SEGMENT in: what is known of an inner packet's integrity. COVERED: the whole
+ * datagram it came in was covered by an outer UDP checksum the kernel verified, or never left this host
+ * (a datagram the socket reported with a UDP_GRO segment size: GRO merges only datagrams with a valid,
+ * non-zero checksum, and UDP_SEGMENT sends always carry one). CHECK: anything else, e.g. from a kernel
+ * vxlan peer, which sends a zero outer checksum.
+ */
+export const Inbound = { CHECK: 0, COVERED: 1 } as const;
 
 /** Size of struct virtio_net_hdr (without num_buffers), prepended to every packet with vnetHeader. */
 export const VNET_HDR_LEN = 10;
@@ -99,6 +108,19 @@ export interface Tun {
    * as with writeCoalesced. Returns records consumed (fewer when the target is full).
    */
   coalesceInto(first: number, count: number, target: number, mtu?: number, verified?: boolean): number;
+  /**
+   * Offloads (vnetHeader): the receive path's TUN write, checksums and coalescing in one call, records
+   * first..first+count-1 holding plain IP packets from a tunnel, MSG_SEGMENT in = Inbound, MSG_ADDR in = 0.
+   * A CHECK packet is first verified (a partial checksum completed) as by completeChecksums; a COVERED one
+   * is not summed at all. Then as writeCoalesced (verified), except that a lone TCP/UDP packet goes out
+   * with NEEDS_CSUM (the checksum field rewritten to the pseudo-header sum) so the kernel does not sum it
+   * again either; it computes the checksum if it forwards the packet out of a device.
+   * Results per consumed record: MSG_LENGTH = own length or -errno of its write; MSG_SEGMENT = packets in
+   * that write; MSG_ADDR = InnerChecksum (COVERED ones VALID). A BAD packet is consumed without being
+   * written: MSG_ADDR = BAD, MSG_SEGMENT = 0, MSG_LENGTH unchanged. Returns records consumed (stops early
+   * only on EAGAIN; call again with the rest, their MSG_SEGMENT in unchanged).
+   */
+  writeInbound(first: number, count: number, mtu?: number): number;
   /**
    * Offloads (vnetHeader): finishes one packet as read, record `source` holding virtio_net_hdr + packet.
    * - Not GSO: completes a NEEDS_CSUM checksum in place and returns 0; the packet is at

@@ -4,6 +4,8 @@
  * GRO datagrams.
  */
 import {
+  Inbound,
+  InnerChecksum,
   MSG_ADDR,
   MSG_LENGTH,
   MSG_OFFSET,
@@ -17,11 +19,14 @@ import { describe, expect, it } from 'vitest';
 import { VXLAN_OVERHEAD } from '../codec/vxlan.js';
 import {
   CounterReader,
+  INNER_CHECKSUMS_COMPLETED,
   OFFLOAD_GRO_DATAGRAMS,
   OFFLOAD_GRO_SEGMENTS,
   OFFLOAD_GSO_FALLBACKS,
+  OFFLOAD_TUN_MERGED_PACKETS,
+  OFFLOAD_TUN_WRITES,
 } from '../counters.js';
-import { DIRECTION_RX, DROP_MALFORMED } from '../drops.js';
+import { DIRECTION_RX, DROP_BAD_INNER_CHECKSUM, DROP_MALFORMED } from '../drops.js';
 import type { ForwarderState } from '../forwarder-state.js';
 import { parseIpv4 } from '../ipv4.js';
 import { createForwarderFixture, writeIpv4Packet } from '../testing/forwarder-fixture.js';
@@ -125,11 +130,12 @@ describe('GroReceiveLoop', () => {
     const meta = new Int32Array(offloadRecordCount(b.state.settings.batchSize) * MSG_STRIDE);
     const memory = b.state.memory;
     const written: number[] = [];
+    const integrity: number[] = [];
     const tun = {
-      completeChecksums: () => 0,
-      writeCoalesced(first: number, count: number): number {
+      writeInbound(first: number, count: number): number {
         for (let i = 0; i < count; i++) {
           written.push(meta[(first + i) * MSG_STRIDE + MSG_LENGTH]);
+          integrity.push(meta[(first + i) * MSG_STRIDE + MSG_SEGMENT]);
           meta[(first + i) * MSG_STRIDE + MSG_SEGMENT] = 1;
         }
         return count;
@@ -167,10 +173,66 @@ describe('GroReceiveLoop', () => {
     const loop = new GroReceiveLoop(b.state, tun as unknown as Tun, meta);
     expect(loop.onUnderlayReadable(udp as unknown as UdpSocket)).toBe(2);
     expect(written).toEqual(sizes);
+    // A datagram with a GRO segment size passed the kernel's outer checksum check: not summed again.
+    expect(integrity).toEqual(sizes.map(() => Inbound.COVERED));
     const counters = new CounterReader(b.state.counters.slots.buffer as SharedArrayBuffer);
     expect(counters.offload(OFFLOAD_GRO_DATAGRAMS)).toBe(1);
     expect(counters.offload(OFFLOAD_GRO_SEGMENTS)).toBe(3);
     expect(counters.drop(DROP_MALFORMED, DIRECTION_RX).packets).toBe(1);
+    loop.releaseSlots();
+  });
+
+  it('has plain datagrams checked in C and counts what writeInbound reports: bad, completed, merged', () => {
+    const { b } = createForwarderFixture({ backend: 'vxlan' });
+    const meta = new Int32Array(offloadRecordCount(b.state.settings.batchSize) * MSG_STRIDE);
+    const memory = b.state.memory;
+    const integrity: number[] = [];
+    const tun = {
+      // Record 0 bad (not written), 1 completed and merged with 2 into one write, 3 alone.
+      writeInbound(first: number, count: number): number {
+        const results = [
+          [InnerChecksum.BAD, 0],
+          [InnerChecksum.COMPLETED, 2],
+          [InnerChecksum.VALID, 2],
+          [InnerChecksum.VALID, 1],
+        ];
+        for (let i = 0; i < count; i++) {
+          const record = (first + i) * MSG_STRIDE;
+          integrity.push(meta[record + MSG_SEGMENT]);
+          [meta[record + MSG_ADDR], meta[record + MSG_SEGMENT]] = results[i];
+        }
+        return count;
+      },
+    };
+    let calls = 0;
+    const udp = {
+      recv(first: number): number {
+        if (calls++ > 0) return 0;
+        for (let r = 0; r < 4; r++) {
+          const at = meta[(first + r) * MSG_STRIDE + MSG_OFFSET];
+          writeIpv4Packet(memory, at + VXLAN_OVERHEAD, {
+            source: parseIpv4('10.0.1.5'),
+            destination: parseIpv4('10.0.2.7'),
+            length: 500,
+          });
+          memory.set(
+            Uint8Array.of(8, 0, 0, 0, 0, 0, 1, 0, 0x0e, 0x2a, 0, 0, 0, 2, 0x0e, 0x2a, 0, 0, 0, 1, 8, 0),
+            at,
+          );
+          const sender = parseIpv4('198.18.0.1') | 0;
+          meta.set([at, VXLAN_OVERHEAD + 500, sender, 0, 0, 0, 8472, 0], (first + r) * MSG_STRIDE);
+        }
+        return 4;
+      },
+    };
+    const loop = new GroReceiveLoop(b.state, tun as unknown as Tun, meta);
+    expect(loop.onUnderlayReadable(udp as unknown as UdpSocket)).toBe(4);
+    expect(integrity).toEqual([Inbound.CHECK, Inbound.CHECK, Inbound.CHECK, Inbound.CHECK]);
+    const counters = new CounterReader(b.state.counters.slots.buffer as SharedArrayBuffer);
+    expect(counters.drop(DROP_BAD_INNER_CHECKSUM, DIRECTION_RX)).toEqual({ packets: 1, bytes: 500 });
+    expect(counters.offload(INNER_CHECKSUMS_COMPLETED)).toBe(1);
+    expect(counters.offload(OFFLOAD_TUN_WRITES)).toBe(2);
+    expect(counters.offload(OFFLOAD_TUN_MERGED_PACKETS)).toBe(2);
     loop.releaseSlots();
   });
 });
