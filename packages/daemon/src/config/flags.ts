@@ -292,7 +292,8 @@ export const FLAGS: readonly FlagSpec[] = [
     default: 'auto',
     help:
       'udp/vxlan: forwarding threads, each with its own queue of a multi-queue TUN and its own SO_REUSEPORT ' +
-      'socket; auto = 1 on machines with up to 2 cores (measured fastest there), else 2; ipip always uses 1',
+      'socket (incoming traffic spreads per peer, or per flow from kernel vxlan peers); auto = 1 on machines ' +
+      'with up to 2 cores (2 measured no faster there), else 2; ipip always uses 1',
     key: 'dataplaneWorkers',
     parse: workerCountIn(MAX_DATAPLANE_WORKERS),
   }),
