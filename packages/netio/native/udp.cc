@@ -151,6 +151,8 @@ Napi::Value Udp::Recv(const Napi::CallbackInfo& info) {
     slices_[i].iov_base = memory_.Slice(env, record[kOffset], capacity, batch.first + i);
     slices_[i].iov_len = static_cast<size_t>(capacity);
     msghdr& header = messages_[i].msg_hdr;
+    header.msg_iov = &slices_[i];
+    header.msg_iovlen = 1;
     header.msg_namelen = sizeof(PeerAddress);
     header.msg_control = control_[i];
     header.msg_controllen = kControlSpace;
@@ -197,26 +199,43 @@ Napi::Value Udp::Recv(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, received);
 }
 
+// A record's MSG_SEGMENT that appends its bytes to the message before it (SEND_CONTINUES in src/types.ts).
+constexpr int32_t kSendContinues = -1;
+
 Napi::Value Udp::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
   Batch batch = memory_.ParseBatch(info);
+  // Records become messages: a head record starts one, SEND_CONTINUES records add an iovec to it.
+  uint32_t messages = 0;
   for (uint32_t i = 0; i < batch.count; i++) {
     const int32_t* record = batch.records + i * kStride;
     uint32_t index = batch.first + i;
-    int32_t port = record[kPort];
     int32_t segment = record[kSegment];
+    int32_t length = record[kLength];
+    slices_[i].iov_base = memory_.Slice(env, record[kOffset], length, index);
+    slices_[i].iov_len = static_cast<size_t>(length);
+    if (segment == kSendContinues) {
+      if (i == 0) {
+        ThrowBadArgument(env, "send: record " + std::to_string(index) +
+                                  " continues a message but is the first of the batch");
+      }
+      messages_[messages - 1].msg_hdr.msg_iovlen++;
+      continue;
+    }
+    int32_t port = record[kPort];
     if (port < 0 || port > 65535) {
       ThrowBadArgument(env, "send: record " + std::to_string(index) + " has port " + std::to_string(port));
     }
     if (segment < 0 || segment > 65535) {
       ThrowBadArgument(env, "send: record " + std::to_string(index) + ": segment " + std::to_string(segment));
     }
-    int32_t length = record[kLength];
-    slices_[i].iov_base = memory_.Slice(env, record[kOffset], length, index);
-    slices_[i].iov_len = static_cast<size_t>(length);
-    msghdr& header = messages_[i].msg_hdr;
-    PeerAddress& peer = peers_[i];
+    const uint32_t m = messages++;
+    messageFirst_[m] = i;
+    msghdr& header = messages_[m].msg_hdr;
+    header.msg_iov = &slices_[i];
+    header.msg_iovlen = 1;
+    PeerAddress& peer = peers_[m];
     if (family_ == AF_INET) {
       peer.v4.sin_family = AF_INET;
       peer.v4.sin_port = htons(static_cast<uint16_t>(port));
@@ -232,7 +251,7 @@ Napi::Value Udp::Send(const Napi::CallbackInfo& info) {
       header.msg_namelen = sizeof(peer.v6);
     }
     if (segment > 0) {
-      header.msg_control = control_[i];
+      header.msg_control = control_[m];
       header.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
       cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
       cmsg->cmsg_level = SOL_UDP;
@@ -245,14 +264,19 @@ Napi::Value Udp::Send(const Napi::CallbackInfo& info) {
       header.msg_controllen = 0;
     }
   }
+  messageFirst_[messages] = batch.count;
 
+  // Each record of message m gets its own length (the message went out whole) or the message's -errno.
+  auto finish = [&](uint32_t m, int err) {
+    for (uint32_t r = messageFirst_[m]; r < messageFirst_[m + 1]; r++) {
+      batch.records[r * kStride + kLength] = err != 0 ? -err : static_cast<int32_t>(slices_[r].iov_len);
+    }
+  };
   uint32_t done = 0;
-  while (done < batch.count) {
-    int sent = sendmmsg(fd_, messages_ + done, batch.count - done, MSG_DONTWAIT);
+  while (done < messages) {
+    int sent = sendmmsg(fd_, messages_ + done, messages - done, MSG_DONTWAIT);
     if (sent > 0) {
-      for (int i = 0; i < sent; i++) {
-        batch.records[(done + i) * kStride + kLength] = static_cast<int32_t>(messages_[done + i].msg_len);
-      }
+      for (int i = 0; i < sent; i++) finish(done + i, 0);
       done += sent;
       continue;
     }
@@ -260,10 +284,10 @@ Napi::Value Udp::Send(const Napi::CallbackInfo& info) {
     if (sent < 0 && err == EINTR) continue;
     if (sent < 0 && err == EAGAIN) break;
     // The first remaining message failed on its own (EMSGSIZE, ENETUNREACH, ECONNREFUSED...): skip it.
-    batch.records[done * kStride + kLength] = sent < 0 ? -err : -EIO;
+    finish(done, sent < 0 ? err : EIO);
     done++;
   }
-  return Napi::Number::New(env, done);
+  return Napi::Number::New(env, messageFirst_[done]);
 }
 
 void Udp::Close(const Napi::CallbackInfo&) {

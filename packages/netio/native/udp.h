@@ -1,5 +1,6 @@
 // A batched UDP socket (IPv4 or IPv6): recvmmsg/sendmmsg over the record convention, with per-message
-// UDP_SEGMENT (GSO) on send and the UDP_GRO segment size on receive. Every msghdr, iovec, address and
+// UDP_SEGMENT (GSO) and scatter-gather (a message spanning several records) on send, and the UDP_GRO
+// segment size on receive. Every msghdr, iovec, address and
 // control buffer is preallocated per handle for kMaxBatch messages: a batch call allocates nothing.
 #pragma once
 
@@ -40,6 +41,8 @@ class Udp : public Napi::ObjectWrap<Udp> {
   BatchMemory memory_;
   mmsghdr messages_[kMaxBatch];
   iovec slices_[kMaxBatch];
+  // Send: the first record (batch-relative) of each message, and the batch's record count after the last.
+  uint32_t messageFirst_[kMaxBatch + 1];
   PeerAddress peers_[kMaxBatch];
   alignas(cmsghdr) unsigned char control_[kMaxBatch][kControlSpace];
 };

@@ -13,7 +13,7 @@
  *     MSG_ADDR..+3 peer address: IPv4 as one host-order uint32 (stored as int32) in MSG_ADDR;
  *                  IPv6 as four host-order 32-bit words MSG_ADDR..MSG_ADDR+3
  *     MSG_PORT     peer UDP port
- *     MSG_SEGMENT  UDP send: UDP_SEGMENT size for this message (0 = none);
+ *     MSG_SEGMENT  UDP send: UDP_SEGMENT size for this message (0 = none), or SEND_CONTINUES;
  *                  UDP receive: UDP_GRO segment size reported by the kernel (0 = not coalesced);
  *                  Tun.split target: segment stride; Tun.writeCoalesced: packets in that write;
  *                  Tun.completeChecksums: InnerChecksum result
@@ -30,6 +30,12 @@ export const MSG_LENGTH = 1;
 export const MSG_ADDR = 2;
 export const MSG_PORT = 6;
 export const MSG_SEGMENT = 7;
+
+/**
+ * UdpSocket.send: MSG_SEGMENT of a record whose bytes continue the message of the record before it
+ * (scatter-gather; see UdpSocket.send).
+ */
+export const SEND_CONTINUES = -1;
 
 /** Most records one batch call accepts (native scratch space is preallocated for this many). */
 export const MAX_BATCH = 1024;
@@ -176,7 +182,17 @@ export interface UdpSocket {
   attach(memory: Uint8Array, meta: Int32Array): void;
   /** recvmmsg(MSG_DONTWAIT) into records; fills length, address, port, segment; returns records filled. */
   recv(first: number, count: number): number;
-  /** sendmmsg of records (address, port, length, optional UDP_SEGMENT); returns records consumed. */
+  /**
+   * sendmmsg of records first..first+count-1; returns records consumed. A message is a head record
+   * (offset, length, address, port, MSG_SEGMENT = UDP_SEGMENT size or 0) and the records right after it
+   * whose MSG_SEGMENT is SEND_CONTINUES: their bytes follow the head's in the same message, in order (one
+   * iovec each; their address and port are ignored). With UDP_SEGMENT the kernel cuts the concatenated
+   * bytes every MSG_SEGMENT bytes, so separate packets go out as one GSO message only when every record
+   * but the last is exactly that size (the last may be shorter); the receiver cannot tell it from one
+   * super-packet. A message goes out whole or not at all: each of its records gets MSG_LENGTH = its own
+   * length, or the message's -errno. A batch never stops inside a message; a batch that starts with a
+   * SEND_CONTINUES record is NETIO_BAD_ARGUMENT.
+   */
   send(first: number, count: number): number;
   close(): void;
 }

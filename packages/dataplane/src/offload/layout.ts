@@ -15,8 +15,21 @@ export const TUN_OFFLOADS =
  */
 export const OFFLOAD_SLOT_SIZE = 96 * 1024;
 
-/** TUN reads per batch (each up to 64 KiB), and datagrams per recvmmsg (each up to 64 segments). */
+/**
+ * Pool slots the send loop reads into per batch (each TUN read up to 64 KiB), and datagrams per recvmmsg
+ * (each up to 64 segments).
+ */
 export const OFFLOAD_READS = 16;
+
+/**
+ * Most TUN reads per send batch: small packets are read back to back into the room a slot has left
+ * after them (as long as it still holds a 64 KiB super-packet), so one batch of small packets fills
+ * up to GSO_MAX_SEGMENTS-segment messages without holding more slots.
+ */
+export const OFFLOAD_BATCH_READS = 64;
+
+/** Room one TUN read must have: a 64 KiB super-packet and its virtio-net header (10 bytes), rounded up. */
+export const TUN_READ_ROOM = 65_536 + 64;
 
 /** Output records per direction: UDP messages of one send batch, or inner packets of one receive batch. */
 export const OFFLOAD_OUT_RECORDS = 1024;
@@ -30,16 +43,16 @@ export function offloadRecordCount(icmp: number): number {
 export const OffloadRecords = {
   /** TUN reads (send). */
   reads: 0,
-  /** Split targets, one per read (send). */
-  targets: OFFLOAD_READS,
+  /** Split targets, one per read; also completeChecksums' records before that (send). */
+  targets: OFFLOAD_BATCH_READS,
   /** UDP messages (send). */
-  sends: 2 * OFFLOAD_READS,
+  sends: 2 * OFFLOAD_BATCH_READS,
   /** recvmmsg datagrams (receive). */
-  receives: 2 * OFFLOAD_READS + OFFLOAD_OUT_RECORDS,
+  receives: 2 * OFFLOAD_BATCH_READS + OFFLOAD_OUT_RECORDS,
   /** Inner packets for the TUN (receive). */
-  writes: 3 * OFFLOAD_READS + OFFLOAD_OUT_RECORDS,
+  writes: 2 * OFFLOAD_BATCH_READS + OFFLOAD_READS + OFFLOAD_OUT_RECORDS,
   /** ICMP errors the send loop generates, copied from the shared ICMP queue for a coalescing write. */
-  icmp: 3 * OFFLOAD_READS + 2 * OFFLOAD_OUT_RECORDS,
+  icmp: 2 * OFFLOAD_BATCH_READS + OFFLOAD_READS + 2 * OFFLOAD_OUT_RECORDS,
 } as const;
 
 /** Linux UDP_MAX_SEGMENTS (older kernels; newer allow 128) and the largest IPv4 UDP payload. */
