@@ -1,11 +1,11 @@
 // How many data-plane workers to run: the --dataplane-workers count, or for 'auto' what measured
-// fastest. On the 2-core bench machine two workers were no faster than one (felt vxlan TCP 0.50x vs
-// 0.48x kernel vxlan, 64 B pps 1.05x vs 0.84x, within the run-to-run spread): a felt peer sends every
-// datagram from its one port, so SO_REUSEPORT hands all of one peer's traffic to one worker and the
-// TUN steers the replies to the same queue; the second worker idles while both nodes and the iperf
-// ends already share the 2 cores. With more cores and many peers (or kernel vxlan peers, whose source
-// port follows the inner flow) a second worker gets traffic and a core of its own: auto = 2 there,
-// not measured on such a machine. ipip forwards on the main thread: one worker only.
+// fastest. On the 2-core bench machine two workers were no faster than one (3 rounds, ratios to
+// kernel vxlan in the same run: TCP 0.59x with two, 0.60x with one; 64 B pps 0.84x vs 0.89x): a felt
+// peer sends every datagram from its one port, so SO_REUSEPORT hands all of one peer's traffic to one
+// worker and the TUN steers the replies to the same queue; the second worker idles while both nodes
+// and the iperf ends already share the 2 cores. With more cores and many peers (or kernel vxlan
+// peers, whose source port follows the inner flow) a second worker gets traffic and a core of its
+// own: auto = 2 there, not measured on such a machine. ipip forwards on the main thread: 1 worker.
 import { availableParallelism } from 'node:os';
 import type { BackendType } from '@felt/dataplane';
 import type { WorkerCount } from './config/values.js';
