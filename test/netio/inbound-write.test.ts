@@ -22,8 +22,9 @@ import {
 } from '@felt/netio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, sh, waitFor } from '../harness/netns.js';
+import { buildSuperPacket, TCP_ACK } from './gso-packets.js';
 import { buildIpv4Udp } from './packets.js';
-import { fillRecord, makeRegion, PY_RECEIVER } from './tun-setup.js';
+import { armSlots, fillRecord, makeRegion, PY_RECEIVER, recordBytes } from './tun-setup.js';
 
 const LOCAL = '10.78.0.1';
 const REMOTE = '10.78.1.5';
@@ -46,6 +47,9 @@ describe('Tun.writeInbound', () => {
     await sh('ip', ['addr', 'add', `${LOCAL}/24`, 'dev', tun.name], { netns: ns });
     await sh('ip', ['link', 'set', tun.name, 'up'], { netns: ns });
     await sh('ip', ['route', 'add', '10.78.1.0/24', 'dev', tun.name], { netns: ns });
+    // gso-packets' TCP segments go from 10.79.1.1:40000 to 10.79.2.1:5201 (nobody listens: RST).
+    await sh('ip', ['addr', 'add', '10.79.2.1/24', 'dev', tun.name], { netns: ns });
+    await sh('ip', ['route', 'add', '10.79.1.0/24', 'dev', tun.name], { netns: ns });
   });
   afterAll(() => lab.dispose());
 
@@ -149,5 +153,48 @@ describe('Tun.writeInbound', () => {
     });
     expect(result?.writes).toEqual([2, 2, 0, 2, 2]);
     expect(payloads).toEqual(['seq-0', 'seq-1', 'seq-3', 'seq-4']);
+  });
+
+  it('writes a lone COVERED TCP segment with NEEDS_CSUM: the kernel takes it unsummed (its RST comes back)', async () => {
+    const TCP_SYN = 0x02;
+    const TCP_RST = 0x04;
+    // Checksum field = pseudo-header sum only: invalid unless the kernel takes it as partial.
+    const syn = buildSuperPacket({
+      family: 4,
+      l4: 'tcp',
+      payload: new Uint8Array(0),
+      gsoSize: 0,
+      tcpFlags: TCP_SYN,
+    });
+    const result = writeInbound([syn.slice(10)], [Inbound.COVERED]);
+    expect(result).toMatchObject({ consumed: 1, writes: [1], checksums: [InnerChecksum.VALID] });
+    const reply = await waitFor(
+      'the RST for the SYN from the TUN',
+      () => {
+        armSlots(region, 0, 8);
+        const n = tun.read(0, 8);
+        for (let r = 0; r < n; r++) {
+          const ip = recordBytes(region, r).subarray(10);
+          if (ip[0] >> 4 === 4 && ip[9] === 6 && (ip[20 + 13] & TCP_RST) !== 0) return ip;
+        }
+        return undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 10 },
+    );
+    expect(Array.from(reply.subarray(12, 20))).toEqual([10, 79, 2, 1, 10, 79, 1, 1]);
+    // A TCP segment with a wrong checksum, CHECKed: reported bad, never written.
+    const again = buildSuperPacket({
+      family: 4,
+      l4: 'tcp',
+      payload: new Uint8Array(8),
+      gsoSize: 0,
+      tcpFlags: TCP_ACK,
+    });
+    const ip = again.slice(10);
+    ip[20 + 16] ^= 0xff; // the checksum field: neither valid nor the partial sum
+    expect(writeInbound([ip], [Inbound.CHECK])).toMatchObject({
+      writes: [0],
+      checksums: [InnerChecksum.BAD],
+    });
   });
 });
