@@ -47,13 +47,14 @@ InnerChecksum CompleteInnerChecksum(uint8_t* ip, size_t length) {
   // IPv4 UDP may go without a checksum (0).
   if (protocol == kProtocolUdp && !ipv6 && stored == 0) return InnerChecksum::kValid;
   const uint64_t pseudo = PseudoHeaderSum(ip, ipv6, protocol, l4Length);
-  if (Fold(SumWords(l4, l4Length, pseudo)) == 0xffff) return InnerChecksum::kValid;
+  const uint64_t sum = SumWords(l4, l4Length, pseudo);
+  if (Fold(sum) == 0xffff) return InnerChecksum::kValid;
   // Partial: the field holds the folded pseudo-header sum (either representation of zero).
   const uint16_t partial = Fold(pseudo);
   const bool zero = (partial == 0 || partial == 0xffff) && (stored == 0 || stored == 0xffff);
   if (stored != partial && !zero) return InnerChecksum::kBad;
-  std::memset(l4 + field, 0, 2);
-  StoreChecksum(l4 + field, SumWords(l4, l4Length, pseudo), protocol == kProtocolUdp);
+  // One pass: the sum without the field is the sum minus the stored word (adding its complement).
+  StoreChecksum(l4 + field, sum + static_cast<uint16_t>(~stored), protocol == kProtocolUdp);
   return InnerChecksum::kCompleted;
 }
 
