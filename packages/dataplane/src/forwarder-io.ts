@@ -152,10 +152,17 @@ export abstract class ForwarderIo<Socket> {
     if (!this.running) return;
     const receiveLoop = this.receiveLoop!;
     try {
-      if (events & PollEvents.WRITABLE) this.sendLoop!.onUnderlayWritable();
+      const sendLoop = this.sendLoop!;
+      if (events & PollEvents.WRITABLE) sendLoop.onUnderlayWritable();
+      let received = 0;
       for (let i = 0; i < BATCHES_PER_EVENT && !receiveLoop.blocked; i++) {
-        if (receiveLoop.onUnderlayReadable(this.socket!) < this.fullRead) break;
+        const records = receiveLoop.onUnderlayReadable(this.socket!);
+        received += records;
+        if (records < this.fullRead) break;
       }
+      // The kernel often answers a TUN write while the write runs (ICMP echo replies, TCP ACKs): send
+      // that answer now rather than one event-loop turn (and an epoll wake-up) later.
+      if (received > 0 && !sendLoop.blocked) sendLoop.onTunReadable();
     } catch (err) {
       this.fail(err);
       return;

@@ -7,8 +7,6 @@
 #include <napi.h>
 #include <uv.h>
 
-#include <memory>
-
 namespace netio {
 
 class Poller;
@@ -44,7 +42,6 @@ class Poller : public Napi::ObjectWrap<Poller> {
   PollWatch* watch_ = nullptr;
   bool active_ = false;
   Napi::FunctionReference callback_;
-  std::unique_ptr<Napi::AsyncContext> context_;
 };
 
 }  // namespace netio

@@ -206,6 +206,11 @@ export const PollEvents = { READABLE: 1, WRITABLE: 2, ERROR: 4 } as const;
 /**
  * libuv readiness watcher on a file descriptor; the callback runs once per readiness event. At most one
  * Poller per fd per thread. Closing a Tun/UdpSocket closes the Pollers on its fd first.
+ *
+ * The callback is a plain call from the event loop, kept cheap for the per-packet latency path: `this`
+ * is undefined and no async context (async_hooks, AsyncLocalStorage) is entered. Promise jobs and
+ * process.nextTick callbacks it queues run later in the same loop turn (Node's check phase), before
+ * that turn's setImmediate callbacks. A throw goes to 'uncaughtException', as from any Node callback.
  */
 export interface Poller {
   /** Starts (or changes) watching for PollEvents bits. */
