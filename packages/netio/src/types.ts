@@ -11,11 +11,13 @@
  *     MSG_LENGTH   in: bytes to write/send, or the capacity to read/receive into;
  *                  out: bytes read/received/written/sent, or -errno when that message failed
  *     MSG_ADDR..+3 peer address: IPv4 as one host-order uint32 (stored as int32) in MSG_ADDR;
- *                  IPv6 as four host-order 32-bit words MSG_ADDR..MSG_ADDR+3
+ *                  IPv6 as four host-order 32-bit words MSG_ADDR..MSG_ADDR+3;
+ *                  Tun.writeInbound: InnerChecksum result in MSG_ADDR
  *     MSG_PORT     peer UDP port
  *     MSG_SEGMENT  UDP send: UDP_SEGMENT size for this message (0 = none), or SEND_CONTINUES;
  *                  UDP receive: UDP_GRO segment size reported by the kernel (0 = not coalesced);
  *                  Tun.split target: segment stride; Tun.writeCoalesced: packets in that write;
+ *                  Tun.writeInbound: in Inbound, out packets in that write (0 = bad, not written);
  *                  Tun.completeChecksums: InnerChecksum result
  * - Every batch call returns how many records it consumed, starting at `first`. A consumed record
  *   holds its result in MSG_LENGTH (bytes, or -errno for a per-message failure such as EMSGSIZE).
