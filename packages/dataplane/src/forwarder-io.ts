@@ -155,14 +155,16 @@ export abstract class ForwarderIo<Socket> {
       const sendLoop = this.sendLoop!;
       if (events & PollEvents.WRITABLE) sendLoop.onUnderlayWritable();
       let received = 0;
+      let drained = false;
       for (let i = 0; i < BATCHES_PER_EVENT && !receiveLoop.blocked; i++) {
         const records = receiveLoop.onUnderlayReadable(this.socket!);
         received += records;
-        if (records < this.fullRead) break;
+        drained = records < this.fullRead;
+        if (drained) break;
       }
-      // The kernel often answers a TUN write while the write runs (ICMP echo replies, TCP ACKs): send
-      // that answer now rather than one event-loop turn (and an epoll wake-up) later.
-      if (received > 0 && !sendLoop.blocked) sendLoop.onTunReadable();
+      // The kernel often answers a TUN write while the write runs (ICMP echo replies, TCP ACKs): once the
+      // socket is drained, send those answers now rather than one loop turn (and an epoll wake-up) later.
+      if (drained && received > 0 && !sendLoop.blocked) sendLoop.onTunReadable();
     } catch (err) {
       this.fail(err);
       return;
