@@ -56,15 +56,20 @@ async function sendGarbage(
   await sh('python3', ['-c', script, address, String(count)], { netns: cluster.outside, timeoutMs: 10_000 });
 }
 
-export function describeClusterSuite(backend: Backend): void {
-  describe.skipIf(!FELTD_PRESENT)(`felt cluster, ${backend} backend`, () => {
+/** `flags` go to every feltd (e.g. `--offloads=false`); `label` names that variant in the test titles. */
+export function describeClusterSuite(
+  backend: Backend,
+  variant: { flags?: string[]; label?: string } = {},
+): void {
+  const title = variant.label ? `${backend} backend, ${variant.label}` : `${backend} backend`;
+  describe.skipIf(!FELTD_PRESENT)(`felt cluster, ${title}`, () => {
     let cluster: Cluster;
     let pods: Pod[];
     const timings: Record<string, number> = {};
 
     beforeAll(async () => {
       const started = performance.now();
-      cluster = await Cluster.create({ nodes: 3, backend, ipMasq: true });
+      cluster = await Cluster.create({ nodes: 3, backend, ipMasq: true, flags: variant.flags });
       pods = cluster.pods;
       timings.clusterStartMs = Math.round(performance.now() - started);
     });
@@ -75,7 +80,7 @@ export function describeClusterSuite(backend: Backend): void {
     afterAll(async () => {
       if (failures > 0 && cluster) console.log(cluster.daemonLogs());
       await cluster?.dispose();
-      console.log(`[${backend}] timings ${JSON.stringify(timings)}`);
+      console.log(`[${title}] timings ${JSON.stringify(timings)}`);
     });
 
     it('every pod pings every other pod across 3 nodes', async () => {
@@ -83,6 +88,13 @@ export function describeClusterSuite(backend: Backend): void {
       const results = await Promise.all(pairs.map(([from, to]) => cluster.ping(from, to.ip, 2, 5_000)));
       const failed = pairs.filter((_, i) => !results[i]).map(([f, t]) => `${f.name}→${t.name}`);
       expect(failed).toEqual([]);
+    });
+
+    it('the data path runs with offloads exactly when the backend and the flags ask for them', async () => {
+      const wanted = backend !== 'ipip' && !(variant.flags ?? []).includes('--offloads=false');
+      for (const node of cluster.nodes) {
+        expect((await cluster.metrics(node.index)).sum('felt_offload_active')).toBe(wanted ? 1 : 0);
+      }
     });
 
     it('same-node pod traffic never touches the tunnel', async () => {
