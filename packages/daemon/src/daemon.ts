@@ -126,6 +126,8 @@ export class Daemon {
     const previous = await this.#readPrevious();
     const underlay = await detectUnderlay(this.#deps.underlay, {
       iface: config.iface,
+      ifaceRegex: config.ifaceRegex,
+      ifaceCanReach: config.ifaceCanReach,
       publicIp: config.publicIp,
     });
     state.underlay = { iface: underlay.iface, publicIp: underlay.publicIp, mtu: underlay.mtu };

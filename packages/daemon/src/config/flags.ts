@@ -8,7 +8,9 @@ import {
   parseDurationMs,
   parseEndpoints,
   parseEtcdPrefix,
+  parseIfaceCanReach,
   parseIfaceList,
+  parseIfaceRegexList,
   parseInterfaceName,
   parseIpv4,
   parseListenAddress,
@@ -34,6 +36,10 @@ export interface DaemonConfig {
   etcdPassword: string | null;
   /** Interface names or addresses to try in order; empty = default-route interface. */
   iface: string[];
+  /** Patterns tried in order after --iface: addresses of every interface first, then names. */
+  ifaceRegex: string[];
+  /** The interface (and source address) of the route to this address, tried after --iface-regex. */
+  ifaceCanReach: string | null;
   publicIp: string | null;
   subnetFile: string;
   subnetLeaseRenewMarginMinutes: number;
@@ -67,6 +73,11 @@ export interface FlagSpec {
   boolean: boolean;
   /** May be given several times on the command line (comma-separated in env and file). */
   repeatable?: boolean;
+  /**
+   * Joins repeated command-line values and config-file array items into the text parse() splits;
+   * ',' unless a value may itself hold commas (regexes such as [0-9]{1,3}).
+   */
+  separator?: string;
   /** Default as raw text (or boolean); shown by --help. */
   default: string | boolean;
   help: string;
@@ -162,11 +173,39 @@ export const FLAGS: readonly FlagSpec[] = [
     parse: parseIfaceList,
   }),
   flag({
+    name: 'iface-regex',
+    flannel: true,
+    boolean: false,
+    repeatable: true,
+    separator: '\n',
+    default: '',
+    help:
+      'regex matched against the IPv4 addresses of every interface, then against interface names; ' +
+      'patterns are tried in order after every --iface failed (env and file: one pattern, or one per line)',
+    defaultText: 'none',
+    key: 'ifaceRegex',
+    parse: parseIfaceRegexList,
+  }),
+  flag({
+    name: 'iface-can-reach',
+    flannel: true,
+    boolean: false,
+    default: '',
+    help:
+      'IPv4 address: use the interface and source address of the route to it (as `ip route get` shows), ' +
+      'tried after --iface and --iface-regex',
+    defaultText: 'none',
+    key: 'ifaceCanReach',
+    parse: parseIfaceCanReach,
+  }),
+  flag({
     name: 'public-ip',
     flannel: true,
     boolean: false,
     default: '',
-    help: 'IPv4 address advertised to peers',
+    help:
+      'IPv4 address advertised to peers; without --iface, --iface-regex and --iface-can-reach the ' +
+      'interface holding it is the underlay (else the default route, e.g. behind NAT)',
     defaultText: 'the underlay interface address',
     key: 'publicIp',
     parse: (raw) => (raw.trim() === '' ? null : parseIpv4(raw)),

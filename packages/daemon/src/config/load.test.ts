@@ -45,6 +45,8 @@ describe('loadConfig defaults', () => {
       etcdUsername: null,
       etcdPassword: null,
       iface: [],
+      ifaceRegex: [],
+      ifaceCanReach: null,
       publicIp: null,
       subnetFile: '/run/flannel/subnet.env',
       subnetLeaseRenewMarginMinutes: 60,
@@ -166,6 +168,61 @@ describe('precedence flags > env > file > defaults', () => {
     expect(config.publicIp).toBe('198.18.0.9');
     expect(run(['--shutdown-timeout=3']).shutdownTimeoutMs).toBe(3000);
     expect(run(['--shutdown-timeout=1.5s']).shutdownTimeoutMs).toBe(1500);
+  });
+});
+
+describe('--iface-regex and --iface-can-reach', () => {
+  it('keeps repeated patterns apart even when they hold commas', () => {
+    const config = run(['--iface-regex=^eth[0-9]{1,2}$', '-iface-regex', '198\\.18\\.1\\.[0-9]{0,3}']);
+    expect(config.ifaceRegex).toEqual(['^eth[0-9]{1,2}$', '198\\.18\\.1\\.[0-9]{0,3}']);
+  });
+
+  it('reads one pattern from FELTD_/FLANNELD_IFACE_REGEX (several one per line) and arrays from the file', () => {
+    expect(run([], { FLANNELD_IFACE_REGEX: '10\\.64\\.[0-9]{1,3}\\.' }).ifaceRegex).toEqual([
+      '10\\.64\\.[0-9]{1,3}\\.',
+    ]);
+    expect(run([], { FELTD_IFACE_REGEX: '^bond\n^eth1$\n', FLANNELD_IFACE_REGEX: 'x' }).ifaceRegex).toEqual([
+      '^bond',
+      '^eth1$',
+    ]);
+    const files = {
+      '/f.json': JSON.stringify({ 'iface-regex': ['^a{1,2}', '^b'], 'iface-can-reach': '198.19.0.1' }),
+    };
+    const config = run(['--config=/f.json'], {}, files);
+    expect(config.ifaceRegex).toEqual(['^a{1,2}', '^b']);
+    expect(config.ifaceCanReach).toBe('198.19.0.1');
+  });
+
+  it('reads --iface-can-reach from the flag and FLANNELD_IFACE_CAN_REACH', () => {
+    expect(run(['--iface-can-reach=198.19.0.1']).ifaceCanReach).toBe('198.19.0.1');
+    expect(run([], { FLANNELD_IFACE_CAN_REACH: ' 198.19.0.2 ' }).ifaceCanReach).toBe('198.19.0.2');
+    expect(run(['--iface-can-reach=']).ifaceCanReach).toBeNull();
+  });
+
+  it('rejects an invalid pattern or address with one line naming the flag and its source', () => {
+    for (const [argv, env, source] of [
+      [['--iface-regex=eth(0'], {}, '--iface-regex'],
+      [['--iface-regex=^eth1$', '--iface-regex=[z-a]'], {}, '--iface-regex'],
+      [[], { FLANNELD_IFACE_REGEX: '*eth' }, 'FLANNELD_IFACE_REGEX'],
+      [['--iface-can-reach=eth0'], {}, '--iface-can-reach'],
+      [['--iface-can-reach=198.19.0.300'], {}, '--iface-can-reach'],
+      [[], { FELTD_IFACE_CAN_REACH: 'fc00::1' }, 'FELTD_IFACE_CAN_REACH'],
+    ] as [string[], NodeJS.ProcessEnv, string][]) {
+      const error = failure(argv, env);
+      expect(error.code).toBe('DAEMON_BAD_FLAG');
+      expect(error.flag).toMatch(/^iface-(regex|can-reach)$/);
+      expect(error.message).toContain(source);
+      expect(error.message).not.toContain('\n');
+    }
+    expect(failure(['--iface-regex=eth(0']).message).toContain('is not a regular expression');
+  });
+
+  it('are listed by --help with their env names', () => {
+    const text = helpText();
+    expect(text).toContain('--iface-regex=VALUE (repeatable)');
+    expect(text).toContain('FELTD_IFACE_REGEX');
+    expect(text).toContain('--iface-can-reach=VALUE');
+    expect(text).toContain('FELTD_IFACE_CAN_REACH');
   });
 });
 

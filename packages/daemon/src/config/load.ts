@@ -65,7 +65,7 @@ function parseCommandLine(argv: string[]): CommandLine {
   for (const spec of FLAGS) {
     const value = parsed.values[spec.name];
     if (value === undefined) continue;
-    const text = Array.isArray(value) ? value.join(',') : String(value);
+    const text = Array.isArray(value) ? value.join(spec.separator ?? ',') : String(value);
     values.set(spec.name, { text, source: { kind: 'flag' } });
   }
   const config = parsed.values.config;
@@ -158,7 +158,8 @@ function readConfigFile(path: string, readFile: (path: string) => string): Map<s
 function fileValueText(spec: FlagSpec, value: unknown, fail: (why: string) => ConfigError): string {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
     return String(value);
-  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value.join(',');
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string'))
+    return value.join(spec.separator ?? ',');
   throw fail(`key ${JSON.stringify(spec.name)} must be a string, number or boolean`);
 }
 

@@ -150,3 +150,38 @@ export function splitList(raw: string): string[] {
     .map((item) => item.trim())
     .filter((item) => item !== '');
 }
+
+/**
+ * flanneld compiles --iface-regex with Go's regexp: an unanchored search, flags only as a leading
+ * group such as (?i). JavaScript has no inline flags on Node 20, so that group becomes RegExp flags.
+ */
+export function compileIfaceRegex(pattern: string): RegExp {
+  const inline = /^\(\?([ims]+)\)/.exec(pattern);
+  return inline ? new RegExp(pattern.slice(inline[0].length), inline[1]) : new RegExp(pattern);
+}
+
+/** --iface-regex patterns, one per line (repeated flags arrive joined by newlines). */
+export function parseIfaceRegexList(raw: string): string[] {
+  const patterns = raw
+    .split('\n')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  for (const pattern of patterns) {
+    try {
+      compileIfaceRegex(pattern);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new BadValue(`${JSON.stringify(pattern)} is not a regular expression (${why})`);
+    }
+  }
+  return patterns;
+}
+
+/** An IPv4 address whose route picks the underlay; empty means unset. */
+export function parseIfaceCanReach(raw: string): string | null {
+  const text = raw.trim();
+  if (text === '') return null;
+  if (!isIPv4(text))
+    throw new BadValue('expected an IPv4 address to look the route up for, such as 198.19.0.1');
+  return text;
+}
