@@ -6,6 +6,7 @@
  * loops in open() and hands them to run().
  */
 import { createPoller, openUdp, PollEvents, type Poller, type Tun, type UdpSocket } from '@felt/netio';
+import { TUNNEL_HEADER_LEN } from './constants.js';
 import { Counters } from './counters.js';
 import { ForwarderState } from './forwarder-state.js';
 import { BufferPool } from './pool.js';
@@ -101,13 +102,19 @@ export abstract class ForwarderIo<Socket> {
 
   /** Opens (and owns) the UDP underlay socket on the configured address and port. */
   protected openUnderlayUdp(bufferBytes: number, gro: boolean): UdpSocket {
+    const group = this.init.multiQueue ? this.init.reusePortGroup : undefined;
     return this.own(
       openUdp({
         family: 4,
         address: this.init.underlayAddress,
         port: this.init.settings.port,
-        // Several workers bind the same port; the kernel spreads datagrams among them by address hash.
+        // Several workers bind the same port. The group picks a datagram's worker by its inner flow, the
+        // same for both directions, so each flow stays on one worker (the TUN steers replies to the queue
+        // that wrote the flow last); sockets not bound yet fall back to the kernel's hash meanwhile.
         reusePort: this.init.multiQueue,
+        reusePortSteering: group
+          ? { innerOffset: TUNNEL_HEADER_LEN[this.init.backend], groupSize: group }
+          : undefined,
         recvBufferSize: bufferBytes,
         sendBufferSize: bufferBytes,
         gro,

@@ -22,6 +22,12 @@ export interface WorkerInit {
    * with SO_REUSEPORT. False with a single worker, which opens both exactly as before.
    */
   multiQueue: boolean;
+  /**
+   * With multiQueue: how many workers share the underlay port. Their SO_REUSEPORT group then picks the
+   * worker of a datagram by its inner flow (netio reusePortSteering), not by the outer addresses and
+   * ports, which are the same for everything from one felt peer. Set by startInWorkers.
+   */
+  reusePortGroup?: number;
 }
 
 export type ToWorker = { type: 'stop' };

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/udp.h>
 #include <unistd.h>
 
@@ -13,6 +14,9 @@
 #endif
 #ifndef UDP_GRO
 #define UDP_GRO 104
+#endif
+#ifndef SO_ATTACH_REUSEPORT_CBPF
+#define SO_ATTACH_REUSEPORT_CBPF 51
 #endif
 
 namespace netio {
@@ -34,6 +38,54 @@ int IntOption(int fd, int level, int option) {
   socklen_t length = sizeof(value);
   if (getsockopt(fd, level, option, &value, &length) < 0) return -1;
   return value;
+}
+
+// Bounds of reusePortSteering: an inner packet starts inside one datagram, and a reuseport group counts
+// its sockets in 16 bits.
+constexpr int64_t kMaxInnerOffset = 65535;
+constexpr int64_t kMaxSteeringGroup = 65535;
+// Odd multiplier (2^32 / golden ratio) that mixes the folded flow bits into the upper half.
+constexpr uint32_t kSteeringMultiplier = 0x9e3779b1;
+
+// The reuseport program of reusePortSteering (src/types.ts): the socket index of a datagram from its
+// inner IPv4 flow, symmetric in the two directions. A classic program sees the UDP payload at offset 0;
+// a load past the end ends it with 0 (socket 0), as does an inner packet that is not IPv4.
+void AttachInnerFlowSteering(Napi::Env env, int fd, uint32_t o, uint32_t groupSize) {
+  sock_filter program[] = {
+      /* 0 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, o),
+      /* 1 */ BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0),
+      /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x40, 0, 24),  // not IPv4 -> 27
+      /* 3 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, o + 12),          // source address
+      /* 4 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
+      /* 5 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, o + 16),  // destination address
+      /* 6 */ BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+      /* 7 */ BPF_STMT(BPF_ST, 0),
+      /* 8 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, o + 9),  // protocol
+      /* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 1, 0),
+      /* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 11),  // -> 22
+      /* 11 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, o + 6),
+      // A fragment (more fragments or an offset): only the first one has ports, so use none.
+      /* 12 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, 9, 0),  // -> 22
+      /* 13 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, o),               // X = IPv4 header length
+      /* 14 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, o),                // source port
+      /* 15 */ BPF_STMT(BPF_ST, 1),
+      /* 16 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, o + 2),  // destination port
+      /* 17 */ BPF_STMT(BPF_LDX | BPF_MEM, 1),
+      /* 18 */ BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+      /* 19 */ BPF_STMT(BPF_LDX | BPF_MEM, 0),
+      /* 20 */ BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+      /* 21 */ BPF_STMT(BPF_ST, 0),
+      /* 22 */ BPF_STMT(BPF_LD | BPF_MEM, 0),
+      /* 23 */ BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, kSteeringMultiplier),
+      /* 24 */ BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+      /* 25 */ BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, groupSize),
+      /* 26 */ BPF_STMT(BPF_RET | BPF_A, 0),
+      /* 27 */ BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  sock_fprog fprog = {static_cast<unsigned short>(sizeof(program) / sizeof(program[0])), program};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof(fprog)) < 0) {
+    ThrowErrno(env, errno, "setsockopt", "SO_ATTACH_REUSEPORT_CBPF");
+  }
 }
 
 }  // namespace
@@ -91,6 +143,19 @@ Udp::Udp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Udp>(info) {
     SetBufferSize(env, fd, SO_SNDBUFFORCE, SO_SNDBUF, options.Get("sendBufferSize"), "sendBufferSize");
     if (bind(fd, &local.any, localLength) < 0) {
       ThrowErrno(env, errno, "bind", address + " port " + std::to_string(port));
+    }
+    Napi::Value steering = options.Get("reusePortSteering");
+    if (!steering.IsUndefined()) {
+      if (!steering.IsObject()) ThrowBadArgument(env, "openUdp: reusePortSteering must be an object");
+      if (!options.Get("reusePort").ToBoolean().Value()) {
+        ThrowBadArgument(env, "openUdp: reusePortSteering needs reusePort");
+      }
+      Napi::Object fields = steering.As<Napi::Object>();
+      int64_t innerOffset = IntegerArg(env, fields.Get("innerOffset"),
+                                       "openUdp: reusePortSteering.innerOffset", 0, kMaxInnerOffset);
+      int64_t groupSize = IntegerArg(env, fields.Get("groupSize"), "openUdp: reusePortSteering.groupSize",
+                                     1, kMaxSteeringGroup);
+      AttachInnerFlowSteering(env, fd, static_cast<uint32_t>(innerOffset), static_cast<uint32_t>(groupSize));
     }
   } catch (...) {
     close(fd);

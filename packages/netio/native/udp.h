@@ -24,7 +24,8 @@ constexpr size_t kControlSpace = CMSG_SPACE(sizeof(int)) * 2;
 class Udp : public Napi::ObjectWrap<Udp> {
  public:
   static Napi::Function Define(Napi::Env env);
-  // new Udp({ family, address, port, reusePort?, recvBufferSize?, sendBufferSize?, gro? })
+  // new Udp({ family, address, port, reusePort?, reusePortSteering?, recvBufferSize?, sendBufferSize?,
+  //           gro? })
   explicit Udp(const Napi::CallbackInfo& info);
   ~Udp() override;
 

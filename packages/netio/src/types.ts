@@ -156,6 +156,28 @@ export interface Tun {
   close(): void;
 }
 
+/**
+ * UdpOptions.reusePortSteering: a classic BPF program attached to the socket's SO_REUSEPORT group
+ * (SO_ATTACH_REUSEPORT_CBPF) that returns, per received datagram, the index of the socket in the group:
+ * - the inner IPv4 packet starts `innerOffset` bytes into the UDP payload (vxlan 22: VXLAN + Ethernet
+ *   header; Flannel's udp backend 0);
+ * - h = source address ^ destination address, ^ (source port ^ destination port) for TCP and UDP
+ *   packets that are not fragments; index = ((h * 0x9e3779b1 mod 2^32) >>> 16) % groupSize. Both
+ *   directions of a flow get the same index (XOR is symmetric);
+ * - an inner packet that is not IPv4, or a datagram too short for a field the program reads: index 0.
+ * The program belongs to the group, not the socket: each open with this option attaches it again
+ * (replacing the group's program; give every socket the same option). Indexes are the group's order:
+ * bind order, except that closing a socket moves the last one into its place. The kernel falls back to
+ * its own hash for an index the group does not have yet, so the sockets may bind one after another.
+ * UDP GRO: a coalesced datagram goes to the socket its first segment picks.
+ */
+export interface ReusePortSteering {
+  /** Where the inner IPv4 header starts in the UDP payload (0..65535). */
+  innerOffset: number;
+  /** Sockets the program spreads over (1..65535): the group's intended size. */
+  groupSize: number;
+}
+
 export interface UdpOptions {
   family: 4 | 6;
   /** Local address to bind ('0.0.0.0' / '::' for any). */
@@ -163,6 +185,12 @@ export interface UdpOptions {
   /** Local port (0 = ephemeral). */
   port: number;
   reusePort?: boolean;
+  /**
+   * With reusePort: steer each datagram to a socket of the SO_REUSEPORT group by the tunnelled (inner)
+   * flow it carries instead of the kernel's hash of the outer addresses and ports, which sends everything
+   * from one peer's single source port to one socket. See ReusePortSteering.
+   */
+  reusePortSteering?: ReusePortSteering;
   /** SO_RCVBUF / SO_SNDBUF in bytes (the FORCE variants are tried first, as root). */
   recvBufferSize?: number;
   sendBufferSize?: number;
