@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "bound-methods.h"
 #include "gso.h"
 #include "inner-checksum.h"
 
@@ -69,6 +70,7 @@ Napi::Function Tun::Define(Napi::Env env) {
   return DefineClass(env, "NativeTun",
                      {
                          InstanceMethod<&Tun::Attach>("attach"),
+                         InstanceMethod<&Tun::BindHot>("bindHot"),
                          InstanceMethod<&Tun::Read>("read"),
                          InstanceMethod<&Tun::Write>("write"),
                          InstanceMethod<&Tun::WriteCoalesced>("writeCoalesced"),
@@ -149,6 +151,17 @@ Tun::~Tun() {
 void Tun::Attach(const Napi::CallbackInfo& info) {
   if (fd_ < 0) ThrowClosed(info.Env(), "TUN device");
   memory_.Attach(info);
+}
+
+Napi::Value Tun::BindHot(const Napi::CallbackInfo& info) {
+  return BindMethods<Tun>(info.Env(), this, info.This().As<Napi::Object>(),
+                          {
+                              {"read", CallBound<Tun, &Tun::Read>},
+                              {"write", CallBound<Tun, &Tun::Write>},
+                              {"writeInbound", CallBound<Tun, &Tun::WriteInbound>},
+                              {"split", CallBound<Tun, &Tun::Split>},
+                              {"completeChecksums", CallBound<Tun, &Tun::CompleteChecksums>},
+                          });
 }
 
 Batch Tun::Prepare(const Napi::CallbackInfo& info, const char* what) {

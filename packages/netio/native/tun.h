@@ -19,6 +19,8 @@ class Tun : public Napi::ObjectWrap<Tun> {
 
  private:
   void Attach(const Napi::CallbackInfo& info);
+  // bindHot(): { read, write, writeInbound, split, completeChecksums } bound to this instance.
+  Napi::Value BindHot(const Napi::CallbackInfo& info);
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value WriteCoalesced(const Napi::CallbackInfo& info);

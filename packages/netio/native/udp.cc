@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string>
 
+#include "bound-methods.h"
+
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
@@ -94,6 +96,7 @@ Napi::Function Udp::Define(Napi::Env env) {
   return DefineClass(env, "NativeUdp",
                      {
                          InstanceMethod<&Udp::Attach>("attach"),
+                         InstanceMethod<&Udp::BindHot>("bindHot"),
                          InstanceMethod<&Udp::Recv>("recv"),
                          InstanceMethod<&Udp::Send>("send"),
                          InstanceMethod<&Udp::Close>("close"),
@@ -200,6 +203,14 @@ void Udp::CheckOpen(Napi::Env env) const {
 void Udp::Attach(const Napi::CallbackInfo& info) {
   CheckOpen(info.Env());
   memory_.Attach(info);
+}
+
+Napi::Value Udp::BindHot(const Napi::CallbackInfo& info) {
+  return BindMethods<Udp>(info.Env(), this, info.This().As<Napi::Object>(),
+                          {
+                              {"recv", CallBound<Udp, &Udp::Recv>},
+                              {"send", CallBound<Udp, &Udp::Send>},
+                          });
 }
 
 Napi::Value Udp::Recv(const Napi::CallbackInfo& info) {

@@ -31,6 +31,8 @@ class Udp : public Napi::ObjectWrap<Udp> {
 
  private:
   void Attach(const Napi::CallbackInfo& info);
+  // bindHot(): { recv, send } bound to this instance.
+  Napi::Value BindHot(const Napi::CallbackInfo& info);
   Napi::Value Recv(const Napi::CallbackInfo& info);
   Napi::Value Send(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);

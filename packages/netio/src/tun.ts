@@ -3,32 +3,44 @@ import { loadNative, type NativeTun } from './load.js';
 import { closePollersOn } from './poller.js';
 import type { Tun, TunOptions } from './types.js';
 
+/** The per-packet calls, as functions bound to one native instance (no wrapper lookup per call). */
+type HotTunCalls = Pick<NativeTun, 'read' | 'write' | 'writeInbound' | 'split' | 'completeChecksums'>;
+
+interface BindableTun extends NativeTun {
+  bindHot(): HotTunCalls;
+}
+
 class TunDevice implements Tun {
   readonly name: string;
   readonly fd: number;
   readonly vnetHeader: boolean;
   readonly offloads: number;
+  // The hot calls go straight to the addon (own properties, no JS frame in between); each function keeps
+  // the native instance alive, and throws NETIO_CLOSED after close() like the other methods.
+  readonly read: (first: number, count: number) => number;
+  readonly write: (first: number, count: number) => number;
+  readonly writeInbound: (first: number, count: number, mtu?: number) => number;
+  readonly split: (source: number, target: number, headroom: number) => number;
+  readonly completeChecksums: (first: number, count: number) => number;
   readonly #native: NativeTun;
 
-  constructor(native: NativeTun) {
+  constructor(native: BindableTun) {
     this.#native = native;
     this.name = native.name;
     this.fd = native.fd;
     this.vnetHeader = native.vnetHeader;
     this.offloads = native.offloads;
+    const hot = native.bindHot();
+    this.read = hot.read;
+    this.write = hot.write;
+    this.writeInbound = hot.writeInbound;
+    this.split = hot.split;
+    this.completeChecksums = hot.completeChecksums;
   }
 
   attach(memory: Uint8Array, meta: Int32Array): void {
     assertAttachable(memory, meta);
     this.#native.attach(memory, meta);
-  }
-
-  read(first: number, count: number): number {
-    return this.#native.read(first, count);
-  }
-
-  write(first: number, count: number): number {
-    return this.#native.write(first, count);
   }
 
   writeCoalesced(first: number, count: number, mtu = 0, verified = false): number {
@@ -37,18 +49,6 @@ class TunDevice implements Tun {
 
   coalesceInto(first: number, count: number, target: number, mtu = 0, verified = false): number {
     return this.#native.coalesceInto(first, count, target, mtu, verified);
-  }
-
-  writeInbound(first: number, count: number, mtu = 0): number {
-    return this.#native.writeInbound(first, count, mtu);
-  }
-
-  split(source: number, target: number, headroom: number): number {
-    return this.#native.split(source, target, headroom);
-  }
-
-  completeChecksums(first: number, count: number): number {
-    return this.#native.completeChecksums(first, count);
   }
 
   setPersist(persist: boolean): void {
@@ -67,5 +67,5 @@ class TunDevice implements Tun {
  * NETIO_DEVICE_BUSY, NETIO_BAD_ARGUMENT, NETIO_SYSCALL).
  */
 export function openTun(options: TunOptions = {}): Tun {
-  return new TunDevice(new (loadNative().Tun)(options));
+  return new TunDevice(new (loadNative().Tun)(options) as BindableTun);
 }

@@ -3,6 +3,13 @@ import { loadNative, type NativeUdp } from './load.js';
 import { closePollersOn } from './poller.js';
 import type { UdpOptions, UdpSocket } from './types.js';
 
+/** The per-packet calls, as functions bound to one native instance (no wrapper lookup per call). */
+type HotUdpCalls = Pick<NativeUdp, 'recv' | 'send'>;
+
+interface BindableUdp extends NativeUdp {
+  bindHot(): HotUdpCalls;
+}
+
 class BatchUdpSocket implements UdpSocket {
   readonly fd: number;
   readonly family: 4 | 6;
@@ -11,9 +18,13 @@ class BatchUdpSocket implements UdpSocket {
   readonly gsoSupported: boolean;
   readonly recvBufferSize: number;
   readonly sendBufferSize: number;
+  // The hot calls go straight to the addon (own properties, no JS frame in between); each function keeps
+  // the native instance alive, and throws NETIO_CLOSED after close() like the other methods.
+  readonly recv: (first: number, count: number) => number;
+  readonly send: (first: number, count: number) => number;
   readonly #native: NativeUdp;
 
-  constructor(native: NativeUdp) {
+  constructor(native: BindableUdp) {
     this.#native = native;
     this.fd = native.fd;
     this.family = native.family;
@@ -22,19 +33,14 @@ class BatchUdpSocket implements UdpSocket {
     this.gsoSupported = native.gsoSupported;
     this.recvBufferSize = native.recvBufferSize;
     this.sendBufferSize = native.sendBufferSize;
+    const hot = native.bindHot();
+    this.recv = hot.recv;
+    this.send = hot.send;
   }
 
   attach(memory: Uint8Array, meta: Int32Array): void {
     assertAttachable(memory, meta);
     this.#native.attach(memory, meta);
-  }
-
-  recv(first: number, count: number): number {
-    return this.#native.recv(first, count);
-  }
-
-  send(first: number, count: number): number {
-    return this.#native.send(first, count);
   }
 
   close(): void {
@@ -48,5 +54,5 @@ class BatchUdpSocket implements UdpSocket {
  * (NETIO_ADDRESS_IN_USE, NETIO_PERMISSION_DENIED, NETIO_BAD_ARGUMENT, NETIO_SYSCALL).
  */
 export function openUdp(options: UdpOptions): UdpSocket {
-  return new BatchUdpSocket(new (loadNative().Udp)(options));
+  return new BatchUdpSocket(new (loadNative().Udp)(options) as BindableUdp);
 }
