@@ -18,17 +18,22 @@ const UDP = 17;
 /** IPv4 flags/fragment-offset word of a fragment that is not the first (offset 185 * 8 bytes). */
 const LATER_FRAGMENT = 185;
 
+const K = 0x9e3779b1;
+const ascending = (a: number, b: number) => (a > b ? [b, a] : [a, b]);
+
 /** The socket index reusePortSteering documents (src/types.ts ReusePortSteering), for whole datagrams. */
 function steeringIndex(datagram: Buffer, innerOffset: number, groupSize: number): number {
   const o = innerOffset;
   if (datagram.length < o + 20 || (datagram[o] & 0xf0) !== 0x40) return 0;
-  let h = datagram.readUInt32BE(o + 12) ^ datagram.readUInt32BE(o + 16);
+  const [lo, hi] = ascending(datagram.readUInt32BE(o + 12), datagram.readUInt32BE(o + 16));
+  let h = (Math.imul(lo, K) + hi) >>> 0;
   const protocol = datagram[o + 9];
   if ((protocol === TCP || protocol === UDP) && (datagram.readUInt16BE(o + 6) & 0x3fff) === 0) {
     const l4 = o + (datagram[o] & 0x0f) * 4;
-    h ^= datagram.readUInt16BE(l4) ^ datagram.readUInt16BE(l4 + 2);
+    const [low, high] = ascending(datagram.readUInt16BE(l4), datagram.readUInt16BE(l4 + 2));
+    h = (h ^ ((low << 16) | high)) >>> 0;
   }
-  return (Math.imul(h >>> 0, 0x9e3779b1) >>> 16) % groupSize;
+  return (Math.imul(h, K) >>> 16) % groupSize;
 }
 
 interface InnerPacket {

@@ -46,43 +46,60 @@ int IntOption(int fd, int level, int option) {
 // its sockets in 16 bits.
 constexpr int64_t kMaxInnerOffset = 65535;
 constexpr int64_t kMaxSteeringGroup = 65535;
-// Odd multiplier (2^32 / golden ratio) that mixes the folded flow bits into the upper half.
+// Odd multiplier (2^32 / golden ratio) that mixes the flow's bits into the upper half.
 constexpr uint32_t kSteeringMultiplier = 0x9e3779b1;
 
 // The reuseport program of reusePortSteering (src/types.ts): the socket index of a datagram from its
-// inner IPv4 flow, symmetric in the two directions. A classic program sees the UDP payload at offset 0;
-// a load past the end ends it with 0 (socket 0), as does an inner packet that is not IPv4.
+// inner IPv4 flow, the same in both directions (each pair is hashed in order: lower value, higher value).
+// A classic program sees the UDP payload at offset 0; a load past the end ends it with 0 (socket 0), as
+// does an inner packet that is not IPv4.
 void AttachInnerFlowSteering(Napi::Env env, int fd, uint32_t o, uint32_t groupSize) {
   sock_filter program[] = {
       /* 0 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, o),
       /* 1 */ BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0),
-      /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x40, 0, 24),  // not IPv4 -> 27
+      /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x40, 0, 40),  // not IPv4 -> 43
       /* 3 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, o + 12),          // source address
       /* 4 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
       /* 5 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, o + 16),  // destination address
-      /* 6 */ BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+      /* 6 */ BPF_JUMP(BPF_JMP | BPF_JGT | BPF_X, 0, 3, 0),   // A = higher, X = lower -> 10
       /* 7 */ BPF_STMT(BPF_ST, 0),
-      /* 8 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, o + 9),  // protocol
-      /* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 1, 0),
-      /* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 11),  // -> 22
-      /* 11 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, o + 6),
+      /* 8 */ BPF_STMT(BPF_MISC | BPF_TXA, 0),
+      /* 9 */ BPF_STMT(BPF_LDX | BPF_MEM, 0),
+      /* 10 */ BPF_STMT(BPF_ST, 0),
+      /* 11 */ BPF_STMT(BPF_MISC | BPF_TXA, 0),
+      /* 12 */ BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, kSteeringMultiplier),
+      /* 13 */ BPF_STMT(BPF_LDX | BPF_MEM, 0),
+      /* 14 */ BPF_STMT(BPF_ALU | BPF_ADD | BPF_X, 0),  // lower * K + higher
+      /* 15 */ BPF_STMT(BPF_ST, 0),
+      /* 16 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, o + 9),  // protocol
+      /* 17 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 1, 0),
+      /* 18 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 19),  // -> 38
+      /* 19 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, o + 6),
       // A fragment (more fragments or an offset): only the first one has ports, so use none.
-      /* 12 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, 9, 0),  // -> 22
-      /* 13 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, o),               // X = IPv4 header length
-      /* 14 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, o),                // source port
-      /* 15 */ BPF_STMT(BPF_ST, 1),
-      /* 16 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, o + 2),  // destination port
-      /* 17 */ BPF_STMT(BPF_LDX | BPF_MEM, 1),
-      /* 18 */ BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
-      /* 19 */ BPF_STMT(BPF_LDX | BPF_MEM, 0),
-      /* 20 */ BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
-      /* 21 */ BPF_STMT(BPF_ST, 0),
-      /* 22 */ BPF_STMT(BPF_LD | BPF_MEM, 0),
-      /* 23 */ BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, kSteeringMultiplier),
-      /* 24 */ BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
-      /* 25 */ BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, groupSize),
-      /* 26 */ BPF_STMT(BPF_RET | BPF_A, 0),
-      /* 27 */ BPF_STMT(BPF_RET | BPF_K, 0),
+      /* 20 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, 17, 0),  // -> 38
+      /* 21 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, o),                // X = IPv4 header length
+      /* 22 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, o),                 // source port
+      /* 23 */ BPF_STMT(BPF_ST, 1),
+      /* 24 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, o + 2),  // destination port
+      /* 25 */ BPF_STMT(BPF_LDX | BPF_MEM, 1),
+      /* 26 */ BPF_JUMP(BPF_JMP | BPF_JGT | BPF_X, 0, 3, 0),  // A = higher, X = lower -> 30
+      /* 27 */ BPF_STMT(BPF_ST, 1),
+      /* 28 */ BPF_STMT(BPF_MISC | BPF_TXA, 0),
+      /* 29 */ BPF_STMT(BPF_LDX | BPF_MEM, 1),
+      /* 30 */ BPF_STMT(BPF_ST, 1),
+      /* 31 */ BPF_STMT(BPF_MISC | BPF_TXA, 0),
+      /* 32 */ BPF_STMT(BPF_ALU | BPF_LSH | BPF_K, 16),
+      /* 33 */ BPF_STMT(BPF_LDX | BPF_MEM, 1),
+      /* 34 */ BPF_STMT(BPF_ALU | BPF_ADD | BPF_X, 0),  // lower << 16 | higher
+      /* 35 */ BPF_STMT(BPF_LDX | BPF_MEM, 0),
+      /* 36 */ BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+      /* 37 */ BPF_STMT(BPF_ST, 0),
+      /* 38 */ BPF_STMT(BPF_LD | BPF_MEM, 0),
+      /* 39 */ BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, kSteeringMultiplier),
+      /* 40 */ BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+      /* 41 */ BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, groupSize),
+      /* 42 */ BPF_STMT(BPF_RET | BPF_A, 0),
+      /* 43 */ BPF_STMT(BPF_RET | BPF_K, 0),
   };
   sock_fprog fprog = {static_cast<unsigned short>(sizeof(program) / sizeof(program[0])), program};
   if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof(fprog)) < 0) {

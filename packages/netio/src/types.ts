@@ -161,9 +161,10 @@ export interface Tun {
  * (SO_ATTACH_REUSEPORT_CBPF) that returns, per received datagram, the index of the socket in the group:
  * - the inner IPv4 packet starts `innerOffset` bytes into the UDP payload (vxlan 22: VXLAN + Ethernet
  *   header; Flannel's udp backend 0);
- * - h = source address ^ destination address, ^ (source port ^ destination port) for TCP and UDP
- *   packets that are not fragments; index = ((h * 0x9e3779b1 mod 2^32) >>> 16) % groupSize. Both
- *   directions of a flow get the same index (XOR is symmetric);
+ * - with K = 0x9e3779b1, all arithmetic on uint32, and (lo, hi) a pair of values in ascending order
+ *   (so that both directions of a flow get the same index): h = lo_address * K + hi_address; for TCP
+ *   and UDP packets that are not fragments h ^= lo_port << 16 | hi_port; index = ((h * K) >>> 16) %
+ *   groupSize;
  * - an inner packet that is not IPv4, or a datagram too short for a field the program reads: index 0.
  * The program belongs to the group, not the socket: each open with this option attaches it again
  * (replacing the group's program; give every socket the same option). Indexes are the group's order:
