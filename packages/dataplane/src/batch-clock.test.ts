@@ -17,15 +17,18 @@ describe('batch clock', () => {
     expect(Math.abs(seconds - Date.now() / 1000)).toBeLessThan(0.05);
   });
 
-  it('reads the wall clock at most once a second and follows a step at the next re-anchor', async () => {
+  it('after its first 64 calls reads the wall clock once a second and follows a step then', async () => {
     const { unixSecondsAt } = await freshClock();
     const wall = vi.spyOn(Date, 'now').mockReturnValue(1_000_000);
-    expect(unixSecondsAt(5_000)).toBe(1_000);
-    expect(unixSecondsAt(5_500)).toBe(1_000.5);
-    expect(wall).toHaveBeenCalledTimes(1);
+    for (let i = 0; i < 64; i++) expect(unixSecondsAt(4_000 + i)).toBe(1_000);
+    expect(wall).toHaveBeenCalledTimes(64);
+    expect(unixSecondsAt(4_100)).toBe(1_000.037);
+    expect(wall).toHaveBeenCalledTimes(64);
     wall.mockReturnValue(2_000_000);
-    expect(unixSecondsAt(5_999)).toBe(1_000.999);
-    expect(unixSecondsAt(6_000)).toBe(2_000);
-    expect(wall).toHaveBeenCalledTimes(2);
+    expect(unixSecondsAt(5_062)).toBe(1_000.999);
+    expect(wall).toHaveBeenCalledTimes(64);
+    expect(unixSecondsAt(5_063)).toBe(2_000);
+    expect(unixSecondsAt(5_500)).toBe(2_000.437);
+    expect(wall).toHaveBeenCalledTimes(65);
   });
 });
