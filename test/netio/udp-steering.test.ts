@@ -106,6 +106,8 @@ describe('reusePortSteering: inner-flow selection in an SO_REUSEPORT group', () 
       reusePortSteering: { innerOffset, groupSize },
     });
     open.push(socket);
+    // This kernel takes the program; were it refused, the group would spread by the kernel's hash.
+    expect(socket.steered).toBe(true);
     const region = {
       memory: new Uint8Array(new SharedArrayBuffer(SLOT * RECORDS)),
       meta: new Int32Array(RECORDS * MSG_STRIDE),
@@ -229,5 +231,8 @@ describe('reusePortSteering: inner-flow selection in an SO_REUSEPORT group', () 
     ]) {
       expect(() => openUdp({ ...base, reusePort: true, reusePortSteering: steering })).toThrow(bad);
     }
+    const plain = openUdp({ ...base, reusePort: true });
+    open.push(plain);
+    expect(plain.steered).toBe(false);
   });
 });

@@ -71,14 +71,9 @@ Napi::Function Tun::Define(Napi::Env env) {
                      {
                          InstanceMethod<&Tun::Attach>("attach"),
                          InstanceMethod<&Tun::BindHot>("bindHot"),
-                         InstanceMethod<&Tun::Read>("read"),
-                         InstanceMethod<&Tun::Write>("write"),
                          InstanceMethod<&Tun::WriteCoalesced>("writeCoalesced"),
                          InstanceMethod<&Tun::CoalesceInto>("coalesceInto"),
-                         InstanceMethod<&Tun::WriteInbound>("writeInbound"),
                          InstanceMethod<&Tun::SetPersist>("setPersist"),
-                         InstanceMethod<&Tun::Split>("split"),
-                         InstanceMethod<&Tun::CompleteChecksums>("completeChecksums"),
                          InstanceMethod<&Tun::Close>("close"),
                      });
 }

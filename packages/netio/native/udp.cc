@@ -52,8 +52,9 @@ constexpr uint32_t kSteeringMultiplier = 0x9e3779b1;
 // The reuseport program of reusePortSteering (src/types.ts): the socket index of a datagram from its
 // inner IPv4 flow, the same in both directions (each pair is hashed in order: lower value, higher value).
 // A classic program sees the UDP payload at offset 0; a load past the end ends it with 0 (socket 0), as
-// does an inner packet that is not IPv4.
-void AttachInnerFlowSteering(Napi::Env env, int fd, uint32_t o, uint32_t groupSize) {
+// does an inner packet that is not IPv4. Returns whether the kernel took it (Linux 4.5+): without it the
+// group still works, spread by the kernel's own hash.
+bool AttachInnerFlowSteering(int fd, uint32_t o, uint32_t groupSize) {
   sock_filter program[] = {
       /* 0 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, o),
       /* 1 */ BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0),
@@ -102,9 +103,7 @@ void AttachInnerFlowSteering(Napi::Env env, int fd, uint32_t o, uint32_t groupSi
       /* 43 */ BPF_STMT(BPF_RET | BPF_K, 0),
   };
   sock_fprog fprog = {static_cast<unsigned short>(sizeof(program) / sizeof(program[0])), program};
-  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof(fprog)) < 0) {
-    ThrowErrno(env, errno, "setsockopt", "SO_ATTACH_REUSEPORT_CBPF");
-  }
+  return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof(fprog)) == 0;
 }
 
 }  // namespace
@@ -114,8 +113,6 @@ Napi::Function Udp::Define(Napi::Env env) {
                      {
                          InstanceMethod<&Udp::Attach>("attach"),
                          InstanceMethod<&Udp::BindHot>("bindHot"),
-                         InstanceMethod<&Udp::Recv>("recv"),
-                         InstanceMethod<&Udp::Send>("send"),
                          InstanceMethod<&Udp::Close>("close"),
                      });
 }
@@ -153,6 +150,7 @@ Udp::Udp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Udp>(info) {
 
   int fd = socket(family_, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) ThrowErrno(env, errno, "socket");
+  bool steered = false;
   try {
     int one = 1;
     if (options.Get("reusePort").ToBoolean().Value() &&
@@ -175,7 +173,7 @@ Udp::Udp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Udp>(info) {
                                        "openUdp: reusePortSteering.innerOffset", 0, kMaxInnerOffset);
       int64_t groupSize = IntegerArg(env, fields.Get("groupSize"), "openUdp: reusePortSteering.groupSize",
                                      1, kMaxSteeringGroup);
-      AttachInnerFlowSteering(env, fd, static_cast<uint32_t>(innerOffset), static_cast<uint32_t>(groupSize));
+      steered = AttachInnerFlowSteering(fd, static_cast<uint32_t>(innerOffset), static_cast<uint32_t>(groupSize));
     }
   } catch (...) {
     close(fd);
@@ -205,6 +203,7 @@ Udp::Udp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Udp>(info) {
   self.Set("localPort", Napi::Number::New(env, localPort));
   self.Set("gro", Napi::Boolean::New(env, gro));
   self.Set("gsoSupported", Napi::Boolean::New(env, gso));
+  self.Set("steered", Napi::Boolean::New(env, steered));
   self.Set("recvBufferSize", Napi::Number::New(env, IntOption(fd, SOL_SOCKET, SO_RCVBUF)));
   self.Set("sendBufferSize", Napi::Number::New(env, IntOption(fd, SOL_SOCKET, SO_SNDBUF)));
 }

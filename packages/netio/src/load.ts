@@ -12,18 +12,31 @@ export interface NativeBatchHandle {
   close(): void;
 }
 
+/**
+ * The per-packet calls, as functions bound to one native instance by bindHot() (no wrapper lookup per
+ * call); each keeps the instance alive and throws NETIO_CLOSED after close().
+ */
+export interface HotTunCalls {
+  read(first: number, count: number): number;
+  write(first: number, count: number): number;
+  writeInbound(first: number, count: number, mtu?: number): number;
+  split(source: number, target: number, headroom: number): number;
+  completeChecksums(first: number, count: number): number;
+}
+
+export interface HotUdpCalls {
+  recv(first: number, count: number): number;
+  send(first: number, count: number): number;
+}
+
 export interface NativeTun extends NativeBatchHandle {
   readonly name: string;
   readonly vnetHeader: boolean;
   readonly offloads: number;
-  read(first: number, count: number): number;
-  write(first: number, count: number): number;
   writeCoalesced(first: number, count: number, mtu?: number, verified?: boolean): number;
   coalesceInto(first: number, count: number, target: number, mtu?: number, verified?: boolean): number;
-  writeInbound(first: number, count: number, mtu?: number): number;
   setPersist(persist: boolean): void;
-  split(source: number, target: number, headroom: number): number;
-  completeChecksums(first: number, count: number): number;
+  bindHot(): HotTunCalls;
 }
 
 export interface NativeUdp extends NativeBatchHandle {
@@ -31,10 +44,10 @@ export interface NativeUdp extends NativeBatchHandle {
   readonly localPort: number;
   readonly gro: boolean;
   readonly gsoSupported: boolean;
+  readonly steered: boolean;
   readonly recvBufferSize: number;
   readonly sendBufferSize: number;
-  recv(first: number, count: number): number;
-  send(first: number, count: number): number;
+  bindHot(): HotUdpCalls;
 }
 
 export interface NativePoller {

@@ -3,13 +3,6 @@ import { loadNative, type NativeTun } from './load.js';
 import { closePollersOn } from './poller.js';
 import type { Tun, TunOptions } from './types.js';
 
-/** The per-packet calls, as functions bound to one native instance (no wrapper lookup per call). */
-type HotTunCalls = Pick<NativeTun, 'read' | 'write' | 'writeInbound' | 'split' | 'completeChecksums'>;
-
-interface BindableTun extends NativeTun {
-  bindHot(): HotTunCalls;
-}
-
 class TunDevice implements Tun {
   readonly name: string;
   readonly fd: number;
@@ -24,7 +17,7 @@ class TunDevice implements Tun {
   readonly completeChecksums: (first: number, count: number) => number;
   readonly #native: NativeTun;
 
-  constructor(native: BindableTun) {
+  constructor(native: NativeTun) {
     this.#native = native;
     this.name = native.name;
     this.fd = native.fd;
@@ -67,5 +60,5 @@ class TunDevice implements Tun {
  * NETIO_DEVICE_BUSY, NETIO_BAD_ARGUMENT, NETIO_SYSCALL).
  */
 export function openTun(options: TunOptions = {}): Tun {
-  return new TunDevice(new (loadNative().Tun)(options) as BindableTun);
+  return new TunDevice(new (loadNative().Tun)(options));
 }

@@ -189,7 +189,8 @@ export interface UdpOptions {
   /**
    * With reusePort: steer each datagram to a socket of the SO_REUSEPORT group by the tunnelled (inner)
    * flow it carries instead of the kernel's hash of the outer addresses and ports, which sends everything
-   * from one peer's single source port to one socket. See ReusePortSteering.
+   * from one peer's single source port to one socket. See ReusePortSteering. `steered` on the handle says
+   * whether the kernel took the program (without it the kernel's hash spreads the group).
    */
   reusePortSteering?: ReusePortSteering;
   /** SO_RCVBUF / SO_SNDBUF in bytes (the FORCE variants are tried first, as root). */
@@ -207,6 +208,8 @@ export interface UdpSocket {
   readonly gro: boolean;
   /** Whether UDP_SEGMENT (GSO) sends are supported on this socket (probed at open). */
   readonly gsoSupported: boolean;
+  /** Whether reusePortSteering's program is attached (false when not asked for or refused). */
+  readonly steered: boolean;
   /** SO_RCVBUF / SO_SNDBUF as the kernel reports them after setup (it doubles what was asked). */
   readonly recvBufferSize: number;
   readonly sendBufferSize: number;

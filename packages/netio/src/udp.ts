@@ -3,19 +3,13 @@ import { loadNative, type NativeUdp } from './load.js';
 import { closePollersOn } from './poller.js';
 import type { UdpOptions, UdpSocket } from './types.js';
 
-/** The per-packet calls, as functions bound to one native instance (no wrapper lookup per call). */
-type HotUdpCalls = Pick<NativeUdp, 'recv' | 'send'>;
-
-interface BindableUdp extends NativeUdp {
-  bindHot(): HotUdpCalls;
-}
-
 class BatchUdpSocket implements UdpSocket {
   readonly fd: number;
   readonly family: 4 | 6;
   readonly localPort: number;
   readonly gro: boolean;
   readonly gsoSupported: boolean;
+  readonly steered: boolean;
   readonly recvBufferSize: number;
   readonly sendBufferSize: number;
   // The hot calls go straight to the addon (own properties, no JS frame in between); each function keeps
@@ -24,13 +18,14 @@ class BatchUdpSocket implements UdpSocket {
   readonly send: (first: number, count: number) => number;
   readonly #native: NativeUdp;
 
-  constructor(native: BindableUdp) {
+  constructor(native: NativeUdp) {
     this.#native = native;
     this.fd = native.fd;
     this.family = native.family;
     this.localPort = native.localPort;
     this.gro = native.gro;
     this.gsoSupported = native.gsoSupported;
+    this.steered = native.steered;
     this.recvBufferSize = native.recvBufferSize;
     this.sendBufferSize = native.sendBufferSize;
     const hot = native.bindHot();
@@ -54,5 +49,5 @@ class BatchUdpSocket implements UdpSocket {
  * (NETIO_ADDRESS_IN_USE, NETIO_PERMISSION_DENIED, NETIO_BAD_ARGUMENT, NETIO_SYSCALL).
  */
 export function openUdp(options: UdpOptions): UdpSocket {
-  return new BatchUdpSocket(new (loadNative().Udp)(options) as BindableUdp);
+  return new BatchUdpSocket(new (loadNative().Udp)(options));
 }
