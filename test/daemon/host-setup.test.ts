@@ -7,6 +7,7 @@ import { detectUnderlay, systemUnderlay } from '../../packages/daemon/src/host/u
 import { IptablesManager } from '../../packages/daemon/src/iptables/manager.js';
 import { forwardRules, masqRules } from '../../packages/daemon/src/iptables/rules.js';
 import { Lab, sh } from '../harness/netns.js';
+import { commandsIn, procSysIn } from './in-netns.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const lab = new Lab('h');
@@ -21,16 +22,8 @@ beforeAll(async () => {
   await lab.addVeth(netns, 'veth0', peer, 'veth0');
   await sh('ip', ['addr', 'add', `${lab.underlay}.1/24`, 'dev', 'veth0'], { netns });
   await sh('ip', ['link', 'set', 'veth0', 'mtu', '1400'], { netns });
-  run = (command, args) => sh(command, [...args], { netns, allowFail: true });
-  procSys = {
-    async read(path) {
-      const result = await sh('cat', [path], { netns, allowFail: true });
-      return result.code === 0 ? result.stdout.trim() : null;
-    },
-    async write(path, value) {
-      await sh('tee', [path], { netns, input: `${value}\n` });
-    },
-  };
+  run = commandsIn(netns);
+  procSys = procSysIn(netns);
 });
 afterAll(() => lab.dispose());
 

@@ -6,6 +6,7 @@ import type { CommandRunner } from '../../packages/daemon/src/exec.js';
 import type { ProcSys } from '../../packages/daemon/src/host/proc-sys.js';
 import { TunHost } from '../../packages/daemon/src/host/tun-setup.js';
 import { Lab, sh } from '../harness/netns.js';
+import { commandsIn, procSysIn } from './in-netns.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const IFF_MULTI_QUEUE = 0x100;
@@ -16,17 +17,8 @@ let procSys: ProcSys;
 
 beforeAll(async () => {
   netns = await lab.addNetns('tq');
-  run = (command, args) => sh(command, [...args], { netns, allowFail: true });
-  // /sys/class/net is per namespace only for processes inside it: read through the namespace.
-  procSys = {
-    async read(path) {
-      const result = await sh('cat', [path], { netns, allowFail: true });
-      return result.code === 0 ? result.stdout.trim() : null;
-    },
-    async write(path, value) {
-      await sh('tee', [path], { netns, input: `${value}\n` });
-    },
-  };
+  run = commandsIn(netns);
+  procSys = procSysIn(netns);
 });
 afterAll(() => lab.dispose());
 

@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, sh, waitFor } from '../harness/netns.js';
 import { buildSuperPacket, TCP_ACK } from './gso-packets.js';
 import { buildIpv4Udp } from './packets.js';
-import { armSlots, fillRecord, makeRegion, PY_RECEIVER, recordBytes } from './tun-setup.js';
+import { armSlots, fillRecord, makeRegion, PY_RECEIVER, recordBytes, tunInNetns } from './tun-setup.js';
 
 const LOCAL = '10.78.0.1';
 const REMOTE = '10.78.1.5';
@@ -42,11 +42,7 @@ describe('Tun.writeInbound', () => {
     tun = openTun({ name: lab.name('tun'), vnetHeader: true, offloads: OFFLOADS });
     lab.track(() => tun.close());
     tun.attach(region.memory, region.meta);
-    await sh('ip', ['link', 'set', tun.name, 'netns', ns]);
-    await sh('sysctl', ['-qw', `net.ipv6.conf.${tun.name}.disable_ipv6=1`], { netns: ns, allowFail: true });
-    await sh('ip', ['addr', 'add', `${LOCAL}/24`, 'dev', tun.name], { netns: ns });
-    await sh('ip', ['link', 'set', tun.name, 'up'], { netns: ns });
-    await sh('ip', ['route', 'add', '10.78.1.0/24', 'dev', tun.name], { netns: ns });
+    await tunInNetns(tun, ns, LOCAL, '10.78.1.0/24');
     // gso-packets' TCP segments go from 10.79.1.1:40000 to 10.79.2.1:5201 (nobody listens: RST).
     await sh('ip', ['addr', 'add', '10.79.2.1/24', 'dev', tun.name], { netns: ns });
     await sh('ip', ['route', 'add', '10.79.1.0/24', 'dev', tun.name], { netns: ns });

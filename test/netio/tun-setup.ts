@@ -1,5 +1,6 @@
 /** Shared set-up for the TUN system tests: a region of slots and records, and small Python peers. */
-import { MSG_LENGTH, MSG_OFFSET, MSG_STRIDE } from '@felt/netio';
+import { MSG_LENGTH, MSG_OFFSET, MSG_STRIDE, type Tun } from '@felt/netio';
+import { sh } from '../harness/netns.js';
 
 export const SLOT = 2048;
 /** Bytes left in front of every packet (where a tunnel header would later go). */
@@ -58,3 +59,15 @@ export const PY_RECEIVER = [
   '    data, peer = s.recvfrom(65535)',
   '    print("got %s %d %s" % (peer[0], peer[1], data.decode()), flush=True)',
 ].join('\n');
+
+/**
+ * Moves `tun` into `netns` with `local`/24 on it, up, and `route` through it. No IPv6 on the TUN:
+ * router solicitations would mix into the reads.
+ */
+export async function tunInNetns(tun: Tun, netns: string, local: string, route: string): Promise<void> {
+  await sh('ip', ['link', 'set', tun.name, 'netns', netns]);
+  await sh('sysctl', ['-qw', `net.ipv6.conf.${tun.name}.disable_ipv6=1`], { netns, allowFail: true });
+  await sh('ip', ['addr', 'add', `${local}/24`, 'dev', tun.name], { netns });
+  await sh('ip', ['link', 'set', tun.name, 'up'], { netns });
+  await sh('ip', ['route', 'add', route, 'dev', tun.name], { netns });
+}

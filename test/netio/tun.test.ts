@@ -27,6 +27,7 @@ import {
   PY_SENDER,
   recordBytes,
   SLOT,
+  tunInNetns,
 } from './tun-setup.js';
 
 const LOCAL = '10.77.0.1';
@@ -80,12 +81,7 @@ describe('TUN device moved into a namespace', () => {
     tun = openTun({ name: lab.name('tun') });
     lab.track(() => tun.close());
     tun.attach(region.memory, region.meta);
-    await sh('ip', ['link', 'set', tun.name, 'netns', ns]);
-    // No IPv6 on the TUN: router solicitations would mix into the reads.
-    await sh('sysctl', ['-qw', `net.ipv6.conf.${tun.name}.disable_ipv6=1`], { netns: ns, allowFail: true });
-    await sh('ip', ['addr', 'add', `${LOCAL}/24`, 'dev', tun.name], { netns: ns });
-    await sh('ip', ['link', 'set', tun.name, 'up'], { netns: ns });
-    await sh('ip', ['route', 'add', '10.77.1.0/24', 'dev', tun.name], { netns: ns });
+    await tunInNetns(tun, ns, LOCAL, '10.77.1.0/24');
   });
 
   afterAll(() => lab.dispose());
