@@ -60,6 +60,8 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
   private readonly peers: PeerDirectory;
   private stopped = false;
   private stopping: Promise<void> | undefined;
+  /** Why forwarding stopped by itself, if it did (also before create() returned). */
+  private failure: DataplaneError | undefined;
 
   private constructor(
     resolved: ResolvedConfig,
@@ -117,6 +119,12 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
     const onFatal = (code: string, message: string): void => dataplane.fail(code, message);
     dataplane.host =
       config.backend === 'ipip' ? startInline(inits[0], onFatal) : await startInWorkers(inits, onFatal);
+    if (dataplane.failure) {
+      // A worker failed while the others were still starting: nobody could listen for 'fatal' yet, and
+      // fail() found no host to stop.
+      await dataplane.host.stop();
+      throw dataplane.failure;
+    }
     logger.info(
       {
         backend: config.backend,
@@ -259,6 +267,7 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
     const err = new DataplaneError('DATAPLANE_FATAL', `data plane stopped: ${code}: ${message}`, {
       cause: { code },
     });
+    this.failure = err;
     this.logger.error({ code, message }, 'data plane failed');
     this.emit('fatal', err);
   }
