@@ -1,6 +1,5 @@
 #include "poll.h"
 
-#include <cstring>
 #include <string>
 
 #include "errors.h"
@@ -72,16 +71,6 @@ Poller::Poller(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Poller>(info) 
   watch->owner = this;
   watch_ = watch;
   callback_ = Napi::Persistent(info[1].As<Napi::Function>());
-  // Called from JS, so this thread's isolate has the addon's context entered. A napi_value is a
-  // v8::Local's slot pointer (Node's own V8LocalValueFromJsValue converts it the same way).
-  env_ = env;
-  isolate_ = v8::Isolate::GetCurrent();
-  napi_value callback = info[1];
-  v8::Local<v8::Value> local;
-  static_assert(sizeof(local) == sizeof(callback), "napi_value is a v8::Local");
-  std::memcpy(static_cast<void*>(&local), &callback, sizeof(callback));
-  function_.Reset(isolate_, local.As<v8::Function>());
-  context_.Reset(isolate_, isolate_->GetCurrentContext());
 }
 
 Poller::~Poller() {
@@ -122,8 +111,6 @@ void Poller::Release() {
   watch_ = nullptr;
   SetActive(false);
   callback_.Reset();
-  function_.Reset();
-  context_.Reset();
 }
 
 void Poller::Close(const Napi::CallbackInfo&) { Release(); }
@@ -134,6 +121,9 @@ void Poller::Detach() {
 }
 
 void Poller::OnEvent(int status, int events) {
+  // The env is read before the call: the callback may close this Poller.
+  napi_env env = Env();
+  Napi::HandleScope scope(Env());
   int reported = 0;
   if (status < 0) {
     // libuv stopped the handle itself (POLLERR); mirror that so start() can try again.
@@ -142,27 +132,23 @@ void Poller::OnEvent(int status, int events) {
   } else {
     reported = ((events & UV_READABLE) ? 1 : 0) | ((events & UV_WRITABLE) ? 2 : 0);
   }
-  // Read before the call: the callback may close this Poller (the object itself outlives the call, N-API
-  // runs finalizers later from the loop).
-  v8::Isolate* isolate = isolate_;
-  if (function_.IsEmpty() || isolate->IsExecutionTerminating()) return;
-  // A plain call, not MakeCallback: no async context and no callback scope of its own (Node's check phase
-  // later in this loop turn drains microtasks and nextTicks; see Poller in types.ts).
-  v8::HandleScope scope(isolate);
-  v8::Local<v8::Context> context = context_.Get(isolate);
-  v8::Context::Scope contextScope(context);
-  v8::Local<v8::Function> function = function_.Get(isolate);
-  v8::Local<v8::Value> argv[1] = {v8::Integer::New(isolate, reported)};
-  v8::TryCatch tryCatch(isolate);
-  if (!function->Call(context, v8::Undefined(isolate), 1, argv).IsEmpty()) return;
-  // Empty without a catchable exception: the worker is terminating and refused the call.
-  if (!tryCatch.HasCaught() || !tryCatch.CanContinue()) return;
-  // Same as a throwing Node callback: route it to 'uncaughtException' (a napi_value is the Local's slot).
-  v8::Local<v8::Value> exception = tryCatch.Exception();
-  tryCatch.Reset();
+  // A plain call, not napi_make_callback: no async context and no callback scope of its own (Node's
+  // check phase later in this loop turn drains microtasks and nextTicks; see Poller in types.ts). After
+  // an idle gap every cache line touched costs, and this runs once per packet batch. The wrapped object
+  // outlives the call even if the callback closes it: N-API runs finalizers later, from the loop.
+  napi_value argv[1];
+  napi_value receiver;
+  napi_value result;
+  napi_create_int32(env, reported, &argv[0]);
+  napi_get_undefined(env, &receiver);
+  if (napi_call_function(env, receiver, callback_.Value(), 1, argv, &result) == napi_ok) return;
+  bool pending = false;
+  // Nothing pending: the env is shutting down and refused the call.
+  if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) return;
+  // Same as a throwing Node callback: route it to 'uncaughtException'.
   napi_value error;
-  std::memcpy(&error, static_cast<void*>(&exception), sizeof(error));
-  napi_fatal_exception(env_, error);
+  napi_get_and_clear_last_exception(env, &error);
+  napi_fatal_exception(env, error);
 }
 
 }  // namespace netio

@@ -6,7 +6,6 @@
 
 #include <napi.h>
 #include <uv.h>
-#include <v8.h>
 
 namespace netio {
 
@@ -43,13 +42,6 @@ class Poller : public Napi::ObjectWrap<Poller> {
   PollWatch* watch_ = nullptr;
   bool active_ = false;
   Napi::FunctionReference callback_;
-  // The same callback and its context as V8 handles: OnEvent calls through V8 directly, with a stack
-  // HandleScope (N-API's handle scope is a heap object, and its call checks cost cache misses after an
-  // idle gap; this runs once per wake-up).
-  napi_env env_ = nullptr;
-  v8::Isolate* isolate_ = nullptr;
-  v8::Global<v8::Function> function_;
-  v8::Global<v8::Context> context_;
 };
 
 }  // namespace netio
