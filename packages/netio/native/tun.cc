@@ -200,7 +200,7 @@ Napi::Value Tun::Write(const Napi::CallbackInfo& info) {
 GroPacket Tun::Inspect(const Batch& batch, uint32_t index) {
   uint8_t* data = static_cast<uint8_t*>(slices_[index].iov_base);
   const size_t length = slices_[index].iov_len;
-  bool verified = verified_;
+  bool verified = false;
   if (inbound_) {
     int32_t* record = batch.records + index * kStride;
     InnerChecksum result = InnerChecksum::kValid;
@@ -245,33 +245,28 @@ int Tun::NextGroup(const Batch& batch, uint32_t done, uint32_t mtu, GroPacket& c
   return vectors;
 }
 
-// Validates writeCoalesced/coalesceInto arguments; returns the batch, `mtu` from info[mtuArg].
-Batch Tun::PrepareCoalesce(const Napi::CallbackInfo& info, const char* what, size_t mtuArg, uint32_t* mtu) {
-  Napi::Env env = info.Env();
+// Validates the arguments of writeCoalesced, coalesceInto and writeInbound; returns the batch.
+Batch Tun::PrepareCoalesce(const Napi::CallbackInfo& info, const char* what, bool inbound) {
   Batch batch = Prepare(info, what);
-  if (!vnetHeader_) ThrowBadArgument(env, std::string(what) + " needs a TUN opened with vnetHeader: true");
-  *mtu = info.Length() > mtuArg && !info[mtuArg].IsUndefined()
-             ? static_cast<uint32_t>(IntegerArg(env, info[mtuArg], "mtu", 0, 65535))
-             : 0;
-  verified_ = info.Length() > mtuArg + 1 && info[mtuArg + 1].ToBoolean().Value();
-  inbound_ = false;
+  if (!vnetHeader_) ThrowBadArgument(info.Env(), std::string(what) + " needs a TUN opened with vnetHeader: true");
+  inbound_ = inbound;
   return batch;
 }
 
-// writeCoalesced(first, count, mtu?, verified?): see Tun.writeCoalesced in src/types.ts.
+// writeCoalesced(first, count): see Tun.writeCoalesced in src/types.ts.
 Napi::Value Tun::WriteCoalesced(const Napi::CallbackInfo& info) {
-  uint32_t mtu;
-  Batch batch = PrepareCoalesce(info, "writeCoalesced", 2, &mtu);
-  return Napi::Number::New(info.Env(), WriteGroups(info.Env(), batch, mtu));
+  Batch batch = PrepareCoalesce(info, "writeCoalesced", false);
+  return Napi::Number::New(info.Env(), WriteGroups(info.Env(), batch, 0));
 }
 
 // writeInbound(first, count, mtu?): see Tun.writeInbound in src/types.ts.
 Napi::Value Tun::WriteInbound(const Napi::CallbackInfo& info) {
-  uint32_t mtu;
-  Batch batch = PrepareCoalesce(info, "writeInbound", 2, &mtu);
-  verified_ = false;
-  inbound_ = true;
-  return Napi::Number::New(info.Env(), WriteGroups(info.Env(), batch, mtu));
+  Napi::Env env = info.Env();
+  Batch batch = PrepareCoalesce(info, "writeInbound", true);
+  const uint32_t mtu = info.Length() > 2 && !info[2].IsUndefined()
+                           ? static_cast<uint32_t>(IntegerArg(env, info[2], "writeInbound: mtu", 0, 65535))
+                           : 0;
+  return Napi::Number::New(env, WriteGroups(env, batch, mtu));
 }
 
 // One writev per group until EAGAIN; returns records consumed. A bad inbound packet is consumed unwritten.
@@ -307,11 +302,10 @@ uint32_t Tun::WriteGroups(Napi::Env env, const Batch& batch, uint32_t mtu) {
   return done;
 }
 
-// coalesceInto(first, count, target, mtu?): see Tun.coalesceInto in src/types.ts.
+// coalesceInto(first, count, target): see Tun.coalesceInto in src/types.ts.
 Napi::Value Tun::CoalesceInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t mtu;
-  Batch batch = PrepareCoalesce(info, "coalesceInto", 3, &mtu);
+  Batch batch = PrepareCoalesce(info, "coalesceInto", false);
   uint32_t targetIndex = memory_.RecordIndex(env, info[2], "coalesceInto: target");
   if (targetIndex >= batch.first && targetIndex < batch.first + batch.count) {
     ThrowBadArgument(env, "coalesceInto: the target record is one of the source records");
@@ -329,7 +323,7 @@ Napi::Value Tun::CoalesceInto(const Napi::CallbackInfo& info) {
   GroPacket current = batch.count > 0 ? Inspect(batch, 0) : GroPacket();
   while (done < batch.count) {
     uint32_t end;
-    const int vectors = NextGroup(batch, done, mtu, current, &end);
+    const int vectors = NextGroup(batch, done, 0, current, &end);
     size_t bytes = 0;
     for (int v = 0; v < vectors; v++) bytes += groVector_[v].iov_len;
     if (used + bytes > static_cast<size_t>(outLength)) break;

@@ -33,8 +33,8 @@ class Tun : public Napi::ObjectWrap<Tun> {
 
   // Validates the batch and copies each record's (start, length) into slices_.
   Batch Prepare(const Napi::CallbackInfo& info, const char* what);
-  // Coalescing (writeCoalesced, coalesceInto): argument checks, and one run of records at a time.
-  Batch PrepareCoalesce(const Napi::CallbackInfo& info, const char* what, size_t mtuArg, uint32_t* mtu);
+  // Coalescing (writeCoalesced, coalesceInto, writeInbound): argument checks, and one run of records at a time.
+  Batch PrepareCoalesce(const Napi::CallbackInfo& info, const char* what, bool inbound);
   GroPacket Inspect(const Batch& batch, uint32_t index);
   uint32_t WriteGroups(Napi::Env env, const Batch& batch, uint32_t mtu);
   int NextGroup(const Batch& batch, uint32_t done, uint32_t mtu, GroPacket& current, uint32_t* end);
@@ -46,7 +46,6 @@ class Tun : public Napi::ObjectWrap<Tun> {
   iovec slices_[kMaxBatch];
   // writeCoalesced: one super-packet at a time.
   GroGroup group_;
-  bool verified_ = false;  // this call's L4 checksums were verified by completeChecksums
   bool inbound_ = false;   // writeInbound: checksums per record (MSG_SEGMENT in), lone packets NEEDS_CSUM
   uint8_t groHeader_[GroGroup::kMaxHeader];
   iovec groVector_[GroGroup::kMaxPackets + 1];

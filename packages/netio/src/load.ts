@@ -33,8 +33,8 @@ export interface NativeTun extends NativeBatchHandle {
   readonly name: string;
   readonly vnetHeader: boolean;
   readonly offloads: number;
-  writeCoalesced(first: number, count: number, mtu?: number, verified?: boolean): number;
-  coalesceInto(first: number, count: number, target: number, mtu?: number, verified?: boolean): number;
+  writeCoalesced(first: number, count: number): number;
+  coalesceInto(first: number, count: number, target: number): number;
   setPersist(persist: boolean): void;
   bindHot(): HotTunCalls;
 }

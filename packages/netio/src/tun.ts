@@ -36,12 +36,12 @@ class TunDevice implements Tun {
     this.#native.attach(memory, meta);
   }
 
-  writeCoalesced(first: number, count: number, mtu = 0, verified = false): number {
-    return this.#native.writeCoalesced(first, count, mtu, verified);
+  writeCoalesced(first: number, count: number): number {
+    return this.#native.writeCoalesced(first, count);
   }
 
-  coalesceInto(first: number, count: number, target: number, mtu = 0, verified = false): number {
-    return this.#native.coalesceInto(first, count, target, mtu, verified);
+  coalesceInto(first: number, count: number, target: number): number {
+    return this.#native.coalesceInto(first, count, target);
   }
 
   setPersist(persist: boolean): void {

@@ -102,31 +102,29 @@ export interface Tun {
    * 64 per run. Other packets are written alone. Records are not modified except for results:
    * MSG_LENGTH = the record's own length (or -errno of its write), MSG_SEGMENT = how many records went
    * out in that write (1 = alone). Returns records consumed (stops early only on EAGAIN).
-   * `mtu` (optional, 0 = off): a lone TCP packet longer than it (verified, as for merging) is written as
-   * a TSO super-packet with segments of `mtu` bytes, so the kernel segments it where it must (forwarding).
-   * Such packets arrive when a kernel vxlan peer's super-packet crosses a veth unsegmented.
-   * `verified` (optional): every record's L4 checksum was just checked by completeChecksums (bad ones
-   * removed), so coalescing does not sum the bytes again. Never set it for unchecked packets.
    */
-  writeCoalesced(first: number, count: number, mtu?: number, verified?: boolean): number;
+  writeCoalesced(first: number, count: number): number;
   /**
    * What writeCoalesced would write, into memory instead of the TUN (tests, tools): the writes one after
    * another (virtio_net_hdr + IP packet each) into record `target`'s range (MSG_OFFSET, capacity
    * MSG_LENGTH); then the target's MSG_LENGTH = bytes used, MSG_SEGMENT = writes. Records get MSG_SEGMENT
    * as with writeCoalesced. Returns records consumed (fewer when the target is full).
    */
-  coalesceInto(first: number, count: number, target: number, mtu?: number, verified?: boolean): number;
+  coalesceInto(first: number, count: number, target: number): number;
   /**
    * Offloads (vnetHeader): the receive path's TUN write, checksums and coalescing in one call, records
    * first..first+count-1 holding plain IP packets from a tunnel, MSG_SEGMENT in = Inbound, MSG_ADDR in = 0.
    * A CHECK packet is first verified (a partial checksum completed) as by completeChecksums; a COVERED one
-   * is not summed at all. Then as writeCoalesced (verified), except that a lone TCP/UDP packet goes out
-   * with NEEDS_CSUM (the checksum field rewritten to the pseudo-header sum) so the kernel does not sum it
-   * again either; it computes the checksum if it forwards the packet out of a device.
+   * is not summed at all. Then as writeCoalesced (without summing again), except that a lone TCP/UDP
+   * packet goes out with NEEDS_CSUM (the checksum field rewritten to the pseudo-header sum) so the kernel
+   * does not sum it again either; it computes the checksum if it forwards the packet out of a device.
    * Results per consumed record: MSG_LENGTH = own length or -errno of its write; MSG_SEGMENT = packets in
    * that write; MSG_ADDR = InnerChecksum (COVERED ones VALID). A BAD packet is consumed without being
    * written: MSG_ADDR = BAD, MSG_SEGMENT = 0, MSG_LENGTH unchanged. Returns records consumed (stops early
    * only on EAGAIN; call again with the rest, their MSG_SEGMENT in unchanged).
+   * `mtu` (optional, 0 = off): a lone TCP packet longer than it is written as a TSO super-packet with
+   * segments of `mtu` bytes, so the kernel segments it where it must (forwarding). Such packets arrive
+   * when a kernel vxlan peer's super-packet crosses a veth unsegmented.
    */
   writeInbound(first: number, count: number, mtu?: number): number;
   /**

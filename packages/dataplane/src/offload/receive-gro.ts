@@ -45,7 +45,7 @@ import { DIRECTION_RX, DROP_BAD_INNER_CHECKSUM, DROP_SOCKET_ERROR, DROP_TUN_WRIT
 import type { ForwarderState } from '../forwarder-state.js';
 import { decapsulatePacket } from '../receive.js';
 import { OFFLOAD_OUT_RECORDS, OFFLOAD_READS, OffloadRecords } from './layout.js';
-import { acquireSlots } from './send-gso.js';
+import { acquireSlots } from './loop-slots.js';
 
 export class GroReceiveLoop {
   private readonly state: ForwarderState;

@@ -40,7 +40,6 @@ import {
   type UdpSocket,
   VNET_HDR_LEN,
 } from '@felt/netio';
-import { DataplaneError } from '../api.js';
 import { monotonicMs } from '../batch-clock.js';
 import { encodeVxlan, VXLAN_OVERHEAD } from '../codec/vxlan.js';
 import {
@@ -83,6 +82,7 @@ import {
   OffloadRecords,
   TUN_READ_ROOM,
 } from './layout.js';
+import { acquireSlots } from './loop-slots.js';
 
 const VNET_NEEDS_CSUM = 1;
 const PROTOCOL_TCP = 6;
@@ -498,11 +498,4 @@ export class GsoSendLoop {
     this.state.pool.releaseAll(this.readSlots);
     this.state.pool.releaseAll(this.targetSlots);
   }
-}
-
-/** Pool slots for a loop's lifetime; a pool too small for the offload loops cannot start. */
-export function acquireSlots(state: ForwarderState, count: number): Int32Array {
-  const slots = state.pool.acquireMany(count);
-  if (slots) return slots;
-  throw new DataplaneError('DATAPLANE_START_FAILED', 'the buffer pool is too small for the offload loops');
 }
