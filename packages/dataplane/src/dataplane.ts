@@ -109,7 +109,7 @@ export class Dataplane extends EventEmitter<{ fatal: [DataplaneError] }> {
       poolSlots: resolved.poolSlots,
       slotSize: resolved.slotSize,
       offloads: resolved.offloads,
-      multiQueue: resolved.workers > 1,
+      workers: resolved.workers,
     }));
     const dataplane = new Dataplane(
       resolved,

@@ -85,10 +85,9 @@ export async function startInWorker(init: WorkerInit, onFatal: FatalHandler): Pr
 export async function startInWorkers(inits: WorkerInit[], onFatal: FatalHandler): Promise<ForwarderHost> {
   const named = (index: number): FatalHandler =>
     inits.length === 1 ? onFatal : (code, message) => onFatal(code, `worker ${index}: ${message}`);
-  const grouped = inits.map((init) => ({ ...init, reusePortGroup: inits.length }));
-  const first = await startInWorker(grouped[0], named(0));
+  const first = await startInWorker(inits[0], named(0));
   const others = await Promise.allSettled(
-    grouped.slice(1).map((init, i) => startInWorker({ ...init, tunName: first.tunName }, named(i + 1))),
+    inits.slice(1).map((init, i) => startInWorker({ ...init, tunName: first.tunName }, named(i + 1))),
   );
   const hosts = [first];
   let failure: unknown;

@@ -102,7 +102,7 @@ export abstract class ForwarderIo<Socket> {
 
   /** Opens (and owns) the UDP underlay socket on the configured address and port. */
   protected openUnderlayUdp(bufferBytes: number, gro: boolean): UdpSocket {
-    const group = this.init.multiQueue ? this.init.reusePortGroup : undefined;
+    const { workers } = this.init;
     return this.own(
       openUdp({
         family: 4,
@@ -111,10 +111,9 @@ export abstract class ForwarderIo<Socket> {
         // Several workers bind the same port. The group picks a datagram's worker by its inner flow, the
         // same for both directions, so each flow stays on one worker (the TUN steers replies to the queue
         // that wrote the flow last); sockets not bound yet fall back to the kernel's hash meanwhile.
-        reusePort: this.init.multiQueue,
-        reusePortSteering: group
-          ? { innerOffset: TUNNEL_HEADER_LEN[this.init.backend], groupSize: group }
-          : undefined,
+        reusePort: workers > 1,
+        reusePortSteering:
+          workers > 1 ? { innerOffset: TUNNEL_HEADER_LEN[this.init.backend], groupSize: workers } : undefined,
         recvBufferSize: bufferBytes,
         sendBufferSize: bufferBytes,
         gro,

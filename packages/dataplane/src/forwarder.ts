@@ -24,7 +24,7 @@ export class Forwarder extends ForwarderIo<UnderlaySocket> {
   protected open(): string {
     const { init, state } = this;
     const tun = this.own(
-      openTun({ name: init.tunName, persist: init.persistTun, multiQueue: init.multiQueue }),
+      openTun({ name: init.tunName, persist: init.persistTun, multiQueue: init.workers > 1 }),
     );
     tun.attach(state.memory, state.meta);
     if (init.backend === 'ipip') {

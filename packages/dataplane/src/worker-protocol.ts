@@ -18,16 +18,12 @@ export interface WorkerInit {
   /** Run the offload loops (offload/forwarder.ts) when the kernel accepts TUN offloads. */
   offloads: boolean;
   /**
-   * One of several workers: open the TUN with IFF_MULTI_QUEUE (this worker's queue) and the socket
-   * with SO_REUSEPORT. False with a single worker, which opens both exactly as before.
+   * How many workers share the TUN and the underlay port. Above 1 each opens the TUN with IFF_MULTI_QUEUE
+   * (its own queue) and the socket with SO_REUSEPORT, and the group picks the worker of a datagram by its
+   * inner flow (netio reusePortSteering), not by the outer addresses and ports, which are the same for
+   * everything from one felt peer. A single worker opens both exactly as before.
    */
-  multiQueue: boolean;
-  /**
-   * With multiQueue: how many workers share the underlay port. Their SO_REUSEPORT group then picks the
-   * worker of a datagram by its inner flow (netio reusePortSteering), not by the outer addresses and
-   * ports, which are the same for everything from one felt peer. Set by startInWorkers.
-   */
-  reusePortGroup?: number;
+  workers: number;
 }
 
 export type ToWorker = { type: 'stop' };

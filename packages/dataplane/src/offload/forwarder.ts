@@ -34,7 +34,7 @@ export class OffloadForwarder extends ForwarderIo<UdpSocket> {
       tun = openTun({
         name: init.tunName,
         persist: init.persistTun,
-        multiQueue: init.multiQueue,
+        multiQueue: init.workers > 1,
         vnetHeader: true,
         offloads: TUN_OFFLOADS,
       });
